@@ -1,0 +1,282 @@
+//! The HTTP client behind every generated `{Trait}Client`.
+//!
+//! A [`Client`] asks a [`ServiceProvider`] for the base URL of an instance before each call.
+//! [`FixedProvider`] always answers one URL; the gossip registry provides load-balanced ones.
+//! Non-2xx answers come back as the server's [`Error`] (status, code, message).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_DISPOSITION, CONTENT_TYPE};
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::body::{self, disposition_filename, Body, FileDownload, UploadFile};
+use crate::request::ToParams;
+use crate::Error;
+
+/// Picks the instance a call goes to.
+pub trait ServiceProvider: Send + Sync + 'static {
+    /// The base URL (`http://host:port/root`) of the instance for the next call, or `None`
+    /// when no instance is known.
+    fn pick(&self) -> Option<String>;
+}
+
+/// A provider of one fixed base URL.
+#[derive(Debug, Clone)]
+pub struct FixedProvider {
+    base_url: String,
+}
+
+impl FixedProvider {
+    /// Always `base_url` (a trailing `/` is ignored).
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self { base_url: base_url.into().trim_end_matches('/').to_owned() }
+    }
+}
+
+impl ServiceProvider for FixedProvider {
+    fn pick(&self) -> Option<String> {
+        Some(self.base_url.clone())
+    }
+}
+
+/// An HTTP client bound to a provider of instances; cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    http: hyper_util::client::legacy::Client<HttpConnector, Body>,
+    provider: Arc<dyn ServiceProvider>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client of the service at `base_url`, e.g. `http://127.0.0.1:6060`.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self::with_provider(FixedProvider::new(base_url))
+    }
+
+    /// A client of the instances `provider` picks.
+    pub fn with_provider(provider: impl ServiceProvider) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
+        Self { http, provider: Arc::new(provider) }
+    }
+
+    #[doc(hidden)]
+    pub fn call(&self, method: Method, template: &'static str) -> Call<'_> {
+        Call {
+            client: self,
+            method,
+            template,
+            path_params: Vec::new(),
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: None,
+            files: Vec::new(),
+        }
+    }
+}
+
+/// One call under construction (used by generated clients).
+#[doc(hidden)]
+pub struct Call<'a> {
+    client: &'a Client,
+    method: Method,
+    template: &'static str,
+    path_params: Vec<(&'static str, String)>,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    body: Option<(HeaderValue, Bytes)>,
+    files: Vec<(&'static str, UploadFile)>,
+}
+
+impl Call<'_> {
+    /// A path parameter.
+    pub fn path(&mut self, name: &'static str, value: &impl ToString) {
+        self.path_params.push((name, value.to_string()));
+    }
+
+    /// A query parameter.
+    pub fn query(&mut self, name: &str, value: &impl ToParams) {
+        value.to_params(name, &mut self.query);
+    }
+
+    /// Headers to send along.
+    pub fn headers(&mut self, headers: &HeaderMap) {
+        for (k, v) in headers {
+            self.headers.append(k.clone(), v.clone());
+        }
+    }
+
+    /// The JSON body.
+    pub fn json<T: Serialize>(&mut self, value: &T) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| Error::bad_request(format!("cannot encode the body: {e}")))?;
+        self.body = Some((HeaderValue::from_static("application/json"), Bytes::from(bytes)));
+        Ok(())
+    }
+
+    /// An optional JSON body (`None` sends no body).
+    pub fn json_opt<T: Serialize>(&mut self, value: &Option<T>) -> Result<(), Error> {
+        match value {
+            Some(v) => self.json(v),
+            None => Ok(()),
+        }
+    }
+
+    /// A file of a multipart body.
+    pub fn file(&mut self, name: &'static str, file: UploadFile) {
+        self.files.push((name, file));
+    }
+
+    /// Optional and repeated files.
+    pub fn files(&mut self, name: &'static str, files: impl IntoIterator<Item = UploadFile>) {
+        for f in files {
+            self.files.push((name, f));
+        }
+    }
+
+    fn multipart(&mut self) {
+        let boundary = {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_usize(self.files.len());
+            format!("doudou-boundary-{:016x}{:016x}", h.finish(), h.finish().rotate_left(17))
+        };
+        let mut out = Vec::new();
+        for (name, file) in self.files.drain(..) {
+            let filename = file.filename().replace(['"', '\r', '\n'], "_");
+            out.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {}\r\n\r\n",
+                    file.content_type()
+                )
+                .as_bytes(),
+            );
+            out.extend_from_slice(file.bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let ct = HeaderValue::try_from(format!("multipart/form-data; boundary={boundary}"))
+            .unwrap_or(HeaderValue::from_static("multipart/form-data"));
+        self.body = Some((ct, Bytes::from(out)));
+    }
+
+    fn uri(&self, base: &str) -> String {
+        let mut path = String::with_capacity(base.len() + self.template.len());
+        path.push_str(base);
+        let mut rest = self.template;
+        while let Some(start) = rest.find('{') {
+            path.push_str(&rest[..start]);
+            let end = rest[start..].find('}').map_or(rest.len(), |e| start + e);
+            let name = &rest[start + 1..end];
+            if let Some((_, v)) = self.path_params.iter().find(|(k, _)| *k == name) {
+                path.extend(percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC));
+            }
+            rest = rest.get(end + 1..).unwrap_or_default();
+        }
+        path.push_str(rest);
+        if !self.query.is_empty() {
+            path.push('?');
+            path.push_str(&serde_urlencoded::to_string(&self.query).unwrap_or_default());
+        }
+        path
+    }
+
+    /// Sends the call; a non-2xx answer becomes the server's error.
+    pub async fn send(mut self) -> Result<Reply, Error> {
+        if !self.files.is_empty() {
+            self.multipart();
+        }
+        let base = self
+            .client
+            .provider
+            .pick()
+            .ok_or_else(|| Error::unavailable("no instance of the service is available"))?;
+        let uri = self.uri(&base);
+        let mut builder = http::Request::builder().method(self.method.clone()).uri(&uri);
+        if let Some(h) = builder.headers_mut() {
+            *h = std::mem::take(&mut self.headers);
+        }
+        let body = match self.body.take() {
+            Some((ct, bytes)) => {
+                builder = builder.header(CONTENT_TYPE, ct);
+                body::full(bytes)
+            }
+            None => body::empty(),
+        };
+        let req = builder
+            .body(body)
+            .map_err(|e| Error::bad_request(format!("cannot build a request to {uri}: {e}")))?;
+        let resp = self
+            .client
+            .http
+            .request(req)
+            .await
+            .map_err(|e| Error::unavailable(format!("cannot call {} {uri}: {e}", self.method)))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(Reply { resp });
+        }
+        let bytes = resp.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+        Err(Error::from_body(status, &bytes))
+    }
+}
+
+/// A successful answer (used by generated clients).
+#[doc(hidden)]
+pub struct Reply {
+    resp: http::Response<hyper::body::Incoming>,
+}
+
+impl Reply {
+    async fn bytes(self) -> Result<Bytes, Error> {
+        self.resp
+            .into_body()
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .map_err(|e| Error::unavailable(format!("the response broke off: {e}")))
+    }
+
+    /// The body as JSON of `T`.
+    pub async fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
+        let bytes = self.bytes().await?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::new(StatusCode::BAD_GATEWAY, format!("the response is not the expected JSON: {e}"))
+        })
+    }
+
+    /// No body expected.
+    pub async fn empty(self) -> Result<(), Error> {
+        self.bytes().await.map(|_| ())
+    }
+
+    /// The body as a streamed download.
+    pub fn download(self) -> Result<FileDownload, Error> {
+        let headers = self.resp.headers();
+        let filename = headers
+            .get(CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(disposition_filename)
+            .unwrap_or_default();
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let len = http_body::Body::size_hint(self.resp.body()).exact();
+        let body = self.resp.into_body().map_err(Into::into).boxed_unsync();
+        Ok(FileDownload::from_body(filename, content_type, len, body))
+    }
+}

@@ -1,0 +1,463 @@
+//! Configuration: the `GDD_*` variables of the process environment and of `.env` files.
+//!
+//! It is read once at start-up into a plain [`Config`]. `GDD_ENV` (default `dev`) picks the
+//! layering and the first source that sets a key wins: process environment, `.env.{env}.local`,
+//! `.env.local` (skipped when `GDD_ENV=test`, so tests are reproducible), `.env.{env}`, `.env`,
+//! then the defaults. Every value is parsed strictly: a value that does not parse stops start-up
+//! with an error naming the variable and the value, instead of silently falling back to a default.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use config::{Map, Source, Value};
+
+/// Everything that can stop configuration from loading.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A variable is set to a value that does not parse.
+    #[error("invalid value {value:?} for {var}: expected {expected}; fix or unset {var}")]
+    Invalid {
+        /// The variable's name, e.g. `GDD_PORT`.
+        var: &'static str,
+        /// The offending value.
+        value: String,
+        /// What would have been accepted.
+        expected: &'static str,
+    },
+    /// A `.env` file exists but cannot be read or parsed.
+    #[error("cannot load {}: {message}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why it failed.
+        message: String,
+    },
+    /// Two sources could not be merged.
+    #[error("cannot merge configuration sources: {0}")]
+    Merge(String),
+}
+
+/// Which discovery mechanism the service registers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiscoveryMode {
+    /// Gossip through memberlist (the default).
+    Memberlist,
+    /// No registration: a standalone service.
+    None,
+}
+
+/// Log level of the `tracing` subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// Everything.
+    Trace,
+    /// Debugging detail.
+    Debug,
+    /// Normal operation (default).
+    Info,
+    /// Something looks wrong.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+impl LogLevel {
+    /// The level's name as `tracing` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trace => "trace",
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// The effective configuration of a service, parsed once at start-up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `GDD_ENV`: `dev` logs for people, anything else JSON lines.
+    pub env: String,
+    /// `GDD_SERVICE_NAME`: the name gossiped and used for discovery.
+    pub service_name: String,
+    /// `GDD_HOST`: the bind address.
+    pub host: IpAddr,
+    /// `GDD_PORT`: the HTTP port; 0 picks a free one.
+    pub port: u16,
+    /// `GDD_ROUTE_ROOT_PATH`: prefix of the business routes, `""` or `/something`.
+    pub route_root_path: String,
+    /// `GDD_LOG_LEVEL`.
+    pub log_level: LogLevel,
+    /// `GDD_LOG_REQ_ENABLE`: one log line per request.
+    pub log_req_enable: bool,
+    /// `GDD_GRACE_TIMEOUT`: how long shutdown waits for in-flight requests.
+    pub grace_timeout: Duration,
+    /// `GDD_READ_TIMEOUT`: limit for receiving a request's head and body.
+    pub read_timeout: Duration,
+    /// `GDD_WRITE_TIMEOUT`: limit for producing a response.
+    pub write_timeout: Duration,
+    /// `GDD_IDLE_TIMEOUT`: a keep-alive connection without traffic is closed after this.
+    pub idle_timeout: Duration,
+    /// `GDD_MAX_BODY_SIZE`: larger request bodies get 413.
+    pub max_body_size: u64,
+    /// `GDD_ENABLE_RESPONSE_GZIP`.
+    pub enable_response_gzip: bool,
+    /// `GDD_MANAGE_ENABLE`: serve the `/go-doudou/` routes.
+    pub manage_enable: bool,
+    /// `GDD_MANAGE_USER`.
+    pub manage_user: String,
+    /// `GDD_MANAGE_PASS`.
+    pub manage_pass: String,
+    /// `GDD_SERVICE_DISCOVERY_MODE`.
+    pub discovery_mode: DiscoveryMode,
+    /// `GDD_WEIGHT`: load-balancing weight, at least 1.
+    pub weight: u32,
+    /// Every variable of every layer, by upper-case name, for the service's own settings.
+    vars: BTreeMap<String, String>,
+}
+
+/// A `.env` file as a `config` source.
+#[derive(Debug, Clone)]
+struct DotenvFile {
+    vars: Map<String, Value>,
+}
+
+impl DotenvFile {
+    fn read(path: &Path) -> Result<Option<Self>, ConfigError> {
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let iter = dotenvy::from_path_iter(path)
+            .map_err(|e| ConfigError::File { path: path.to_owned(), message: e.to_string() })?;
+        let mut vars = Map::new();
+        for item in iter {
+            let (k, v) =
+                item.map_err(|e| ConfigError::File { path: path.to_owned(), message: e.to_string() })?;
+            vars.insert(k.to_ascii_lowercase(), Value::from(v));
+        }
+        Ok(Some(Self { vars }))
+    }
+}
+
+impl Source for DotenvFile {
+    fn clone_into_box(&self) -> Box<dyn Source + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn collect(&self) -> Result<Map<String, Value>, config::ConfigError> {
+        Ok(self.vars.clone())
+    }
+}
+
+const DEFAULTS: &[(&str, &str)] = &[
+    ("GDD_ENV", "dev"),
+    ("GDD_HOST", ""),
+    ("GDD_PORT", "6060"),
+    ("GDD_ROUTE_ROOT_PATH", ""),
+    ("GDD_LOG_LEVEL", "info"),
+    ("GDD_LOG_REQ_ENABLE", "false"),
+    ("GDD_GRACE_TIMEOUT", "15s"),
+    ("GDD_READ_TIMEOUT", "15s"),
+    ("GDD_WRITE_TIMEOUT", "15s"),
+    ("GDD_IDLE_TIMEOUT", "60s"),
+    ("GDD_MAX_BODY_SIZE", "4MiB"),
+    ("GDD_ENABLE_RESPONSE_GZIP", "true"),
+    ("GDD_MANAGE_ENABLE", "true"),
+    ("GDD_MANAGE_USER", "admin"),
+    ("GDD_MANAGE_PASS", "admin"),
+    ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
+    ("GDD_WEIGHT", "1"),
+];
+
+impl Config {
+    /// Loads the configuration from the process environment and the `.env` files of the
+    /// current directory.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        Self::load(&dir, std::env::vars())
+    }
+
+    /// Loads the configuration from `env` (standing for the process environment) and the
+    /// `.env` files in `dir`.
+    pub fn load(dir: &Path, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let env: Map<String, String> = env.into_iter().map(|(k, v)| (k.to_ascii_uppercase(), v)).collect();
+        let base = DotenvFile::read(&dir.join(".env"))?;
+        let gdd_env = env
+            .get("GDD_ENV")
+            .cloned()
+            .or_else(|| base.as_ref().and_then(|b| b.vars.get("gdd_env")).map(|v| v.to_string()))
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "dev".to_owned());
+
+        let mut builder = config::Config::builder();
+        for (k, v) in DEFAULTS {
+            builder = builder
+                .set_default(k.to_ascii_lowercase(), *v)
+                .map_err(|e| ConfigError::Merge(e.to_string()))?;
+        }
+        // Lowest precedence first: each later source overrides the ones before it.
+        let mut files = vec![base];
+        files.push(DotenvFile::read(&dir.join(format!(".env.{gdd_env}")))?);
+        if gdd_env != "test" {
+            files.push(DotenvFile::read(&dir.join(".env.local"))?);
+        }
+        files.push(DotenvFile::read(&dir.join(format!(".env.{gdd_env}.local")))?);
+        for file in files.into_iter().flatten() {
+            builder = builder.add_source(file);
+        }
+        builder = builder.add_source(config::Environment::default().source(Some(env)));
+        let merged = builder.build().map_err(|e| ConfigError::Merge(e.to_string()))?;
+        let table = merged.collect().map_err(|e| ConfigError::Merge(e.to_string()))?;
+        let vars: BTreeMap<String, String> = table
+            .into_iter()
+            .filter_map(|(k, v)| v.into_string().ok().map(|v| (k.to_ascii_uppercase(), v)))
+            .collect();
+        Self::parse(gdd_env, vars)
+    }
+
+    fn parse(env: String, vars: BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| vars.get(k).map(String::as_str).unwrap_or_default().trim();
+        let service_name = match get("GDD_SERVICE_NAME") {
+            "" => default_service_name(),
+            name => name.to_owned(),
+        };
+        Ok(Self {
+            service_name,
+            host: parse_host(get("GDD_HOST"))?,
+            port: parse("GDD_PORT", get("GDD_PORT"), "a port number 0-65535", |v| v.parse().ok())?,
+            route_root_path: parse_root_path(get("GDD_ROUTE_ROOT_PATH"))?,
+            log_level: parse(
+                "GDD_LOG_LEVEL",
+                get("GDD_LOG_LEVEL"),
+                "one of trace, debug, info, warn, error",
+                |v| match v.to_ascii_lowercase().as_str() {
+                    "trace" => Some(LogLevel::Trace),
+                    "debug" => Some(LogLevel::Debug),
+                    "info" => Some(LogLevel::Info),
+                    "warn" | "warning" => Some(LogLevel::Warn),
+                    "error" => Some(LogLevel::Error),
+                    _ => None,
+                },
+            )?,
+            log_req_enable: parse_bool("GDD_LOG_REQ_ENABLE", get("GDD_LOG_REQ_ENABLE"))?,
+            grace_timeout: parse_duration("GDD_GRACE_TIMEOUT", get("GDD_GRACE_TIMEOUT"))?,
+            read_timeout: parse_duration("GDD_READ_TIMEOUT", get("GDD_READ_TIMEOUT"))?,
+            write_timeout: parse_duration("GDD_WRITE_TIMEOUT", get("GDD_WRITE_TIMEOUT"))?,
+            idle_timeout: parse_duration("GDD_IDLE_TIMEOUT", get("GDD_IDLE_TIMEOUT"))?,
+            max_body_size: parse(
+                "GDD_MAX_BODY_SIZE",
+                get("GDD_MAX_BODY_SIZE"),
+                "a size such as 4MiB, 512KiB or 1048576",
+                parse_size,
+            )?,
+            enable_response_gzip: parse_bool("GDD_ENABLE_RESPONSE_GZIP", get("GDD_ENABLE_RESPONSE_GZIP"))?,
+            manage_enable: parse_bool("GDD_MANAGE_ENABLE", get("GDD_MANAGE_ENABLE"))?,
+            manage_user: get("GDD_MANAGE_USER").to_owned(),
+            manage_pass: get("GDD_MANAGE_PASS").to_owned(),
+            discovery_mode: parse(
+                "GDD_SERVICE_DISCOVERY_MODE",
+                get("GDD_SERVICE_DISCOVERY_MODE"),
+                "memberlist or none",
+                |v| match v.to_ascii_lowercase().as_str() {
+                    "memberlist" => Some(DiscoveryMode::Memberlist),
+                    "none" => Some(DiscoveryMode::None),
+                    _ => None,
+                },
+            )?,
+            weight: parse("GDD_WEIGHT", get("GDD_WEIGHT"), "an integer of at least 1", |v| {
+                v.parse().ok().filter(|w| *w >= 1)
+            })?,
+            env,
+            vars,
+        })
+    }
+
+    /// The value of any variable (not only `GDD_*`) after layering, for a service's own
+    /// settings: `config.var("DB_URL")` sees the process environment and the `.env` files.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(&name.to_ascii_uppercase()).map(String::as_str)
+    }
+
+    /// The effective `GDD_*` variables, with secrets (passwords, secrets, keys, tokens) redacted.
+    pub fn redacted(&self) -> BTreeMap<String, String> {
+        self.vars
+            .iter()
+            .filter(|(k, _)| k.starts_with("GDD_"))
+            .map(|(k, v)| {
+                let secret = ["PASS", "SECRET", "KEY", "TOKEN"].iter().any(|s| k.contains(s));
+                let shown = if secret && !v.is_empty() { "******".to_owned() } else { v.clone() };
+                (k.clone(), shown)
+            })
+            .collect()
+    }
+
+    /// True where logs are for people (`GDD_ENV=dev`).
+    pub fn is_dev(&self) -> bool {
+        self.env == "dev"
+    }
+
+    /// A configuration of defaults alone, ignoring the environment and files: for tests and
+    /// embedding.
+    pub fn defaults() -> Self {
+        let vars = DEFAULTS.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Self::parse("dev".to_owned(), vars)
+            .unwrap_or_else(|e| unreachable!("the built-in defaults parse: {e}"))
+    }
+}
+
+fn default_service_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "doudou".to_owned())
+}
+
+fn parse<T>(
+    var: &'static str,
+    value: &str,
+    expected: &'static str,
+    f: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, ConfigError> {
+    f(value).ok_or_else(|| ConfigError::Invalid { var, value: value.to_owned(), expected })
+}
+
+fn parse_bool(var: &'static str, value: &str) -> Result<bool, ConfigError> {
+    parse(var, value, "true or false", |v| match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    })
+}
+
+fn parse_duration(var: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    parse(var, value, "a duration such as 15s, 500ms or 1m", |v| humantime::parse_duration(v).ok())
+}
+
+fn parse_host(value: &str) -> Result<IpAddr, ConfigError> {
+    parse("GDD_HOST", value, "an IP address, localhost, or empty for all interfaces", |v| match v {
+        "" => Some(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        "localhost" => Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        v => v.parse().ok(),
+    })
+}
+
+fn parse_root_path(value: &str) -> Result<String, ConfigError> {
+    parse("GDD_ROUTE_ROOT_PATH", value, "empty or a path starting with /", |v| {
+        let v = v.trim_end_matches('/');
+        (v.is_empty() || (v.starts_with('/') && !v.contains(['{', '}', '*', '?', '#']))).then(|| v.to_owned())
+    })
+}
+
+/// Parses `4MiB`, `512KiB`, `10MB`, `1048576` (bytes).
+fn parse_size(value: &str) -> Option<u64> {
+    let split = value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len());
+    let (digits, unit) = value.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    fn empty_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("doudou-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        dir
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let c = Config::load(&empty_dir(), env(&[])).expect("defaults load");
+        assert_eq!(c.port, 6060);
+        assert_eq!(c.grace_timeout, Duration::from_secs(15));
+        assert_eq!(c.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.max_body_size, 4 << 20);
+        assert!(c.enable_response_gzip && c.manage_enable && !c.log_req_enable);
+        assert_eq!((c.manage_user.as_str(), c.manage_pass.as_str()), ("admin", "admin"));
+        assert_eq!(c.discovery_mode, DiscoveryMode::Memberlist);
+        assert_eq!(c.env, "dev");
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable_and_value() {
+        for (var, value) in [
+            ("GDD_PORT", "abc"),
+            ("GDD_PORT", "70000"),
+            ("GDD_GRACE_TIMEOUT", "15"),
+            ("GDD_LOG_REQ_ENABLE", "maybe"),
+            ("GDD_MAX_BODY_SIZE", "4 parsecs"),
+            ("GDD_WEIGHT", "0"),
+            ("GDD_HOST", "not-an-ip"),
+            ("GDD_ROUTE_ROOT_PATH", "api"),
+            ("GDD_SERVICE_DISCOVERY_MODE", "consul"),
+        ] {
+            let err = Config::load(&empty_dir(), env(&[(var, value)])).expect_err(var);
+            let text = err.to_string();
+            assert!(text.contains(var) && text.contains(value), "{text}");
+        }
+    }
+
+    #[test]
+    fn sizes_and_durations_parse() {
+        assert_eq!(parse_size("512KiB"), Some(512 * 1024));
+        assert_eq!(parse_size("10MB"), Some(10_000_000));
+        assert_eq!(parse_size("1048576"), Some(1 << 20));
+        assert_eq!(parse_size("MiB"), None);
+        let c =
+            Config::load(&empty_dir(), env(&[("GDD_READ_TIMEOUT", "500ms"), ("GDD_WRITE_TIMEOUT", "1m")]))
+                .expect("loads");
+        assert_eq!(c.read_timeout, Duration::from_millis(500));
+        assert_eq!(c.write_timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn dotenv_files_layer_by_env_and_the_process_wins() {
+        let dir = empty_dir().join("layering");
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let write = |name: &str, body: &str| std::fs::write(dir.join(name), body).expect("write");
+        write(".env", "GDD_ENV=prod\nGDD_PORT=1000\nGDD_WEIGHT=2\nAPP_NAME=base\nGDD_LOG_LEVEL=debug\n");
+        write(".env.prod", "GDD_PORT=2000\nGDD_WEIGHT=3\n");
+        write(".env.local", "GDD_PORT=3000\n");
+        write(".env.prod.local", "GDD_PORT=4000\n");
+        write(".env.test", "GDD_PORT=5000\n");
+        let c = Config::load(&dir, env(&[])).expect("loads");
+        assert_eq!(c.env, "prod", ".env sets GDD_ENV when the process does not");
+        assert_eq!(c.port, 4000, ".env.{{env}}.local wins over every file");
+        assert_eq!(c.weight, 3, ".env.{{env}} wins over .env");
+        assert_eq!(c.log_level, LogLevel::Debug);
+        assert_eq!(c.var("app_name"), Some("base"));
+        let c = Config::load(&dir, env(&[("GDD_PORT", "7000")])).expect("loads");
+        assert_eq!(c.port, 7000, "the process environment wins over files");
+        let c = Config::load(&dir, env(&[("GDD_ENV", "test")])).expect("loads");
+        assert_eq!(c.port, 5000, ".env.local is skipped for GDD_ENV=test");
+        write(".env.broken", "GDD_PORT=\"unterminated\n");
+        let err = Config::load(&dir, env(&[("GDD_ENV", "broken")])).expect_err("broken file");
+        assert!(err.to_string().contains(".env.broken"), "{err}");
+    }
+
+    #[test]
+    fn redaction_hides_passwords() {
+        let c = Config::load(&empty_dir(), env(&[("GDD_MANAGE_PASS", "hunter2")])).expect("loads");
+        let shown = c.redacted();
+        assert_eq!(shown.get("GDD_MANAGE_PASS").map(String::as_str), Some("******"));
+        assert!(!format!("{shown:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,92 @@
+//! doudou: a Rust microservice framework in the spirit of go-doudou.
+//!
+//! Write a trait, put [`service`] on it, implement it, and serve it:
+//!
+//! ```ignore
+//! #[doudou::model]
+//! pub struct User { pub id: u64, pub name: String }
+//!
+//! #[doudou::service]
+//! pub trait Users {
+//!     /// GET /user?id=7
+//!     async fn get_user(&self, id: u64) -> Result<User, doudou::Error>;
+//! }
+//!
+//! struct UsersImpl;
+//! impl Users for UsersImpl {
+//!     async fn get_user(&self, id: u64) -> Result<User, doudou::Error> {
+//!         Ok(User { id, name: format!("user-{id}") })
+//!     }
+//! }
+//!
+//! fn main() {
+//!     doudou::serve(UsersServer::new(UsersImpl))
+//! }
+//! ```
+//!
+//! The configuration comes from `GDD_*` environment variables and `.env` files ([`config`]);
+//! the macro also generates `UsersClient`, a typed HTTP client implementing `Users`, and
+//! `users_openapi()`, the service's OpenAPI 3.0 document.
+
+pub mod body;
+pub mod client;
+pub mod config;
+mod error;
+mod logging;
+pub mod openapi;
+pub mod reply;
+pub mod request;
+pub mod router;
+pub mod server;
+pub mod service;
+
+pub use body::{FileDownload, UploadFile};
+pub use client::{Client, FixedProvider, ServiceProvider};
+pub use config::Config;
+pub use doudou_macros::{model, service};
+pub use error::Error;
+pub use http::{HeaderMap, StatusCode};
+pub use server::{serve, Running, Server, StartError};
+pub use service::{Route, Service, Verb};
+
+/// What generated code needs, under paths that do not depend on the user's dependencies.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::client::{Call, Client, Reply};
+    pub use crate::openapi::ApiBuilder;
+    pub use crate::reply;
+    pub use crate::request::Request;
+    pub use crate::service::{BoxFuture, Route, Service, Verb};
+    pub use crate::{Error, FileDownload, UploadFile};
+    pub use http::{HeaderMap, Method, Response};
+    pub use schemars;
+    pub use serde;
+    pub use serde_json;
+    pub type Body = crate::body::Body;
+
+    /// Runs a handler body that may fail before user code (binding) and boxes it.
+    pub fn handle<F>(f: F) -> BoxFuture<Response<Body>>
+    where
+        F: ::core::future::Future<Output = Result<Response<Body>, Error>> + Send + 'static,
+    {
+        Box::pin(async move {
+            match f.await {
+                Ok(resp) => resp,
+                Err(e) => crate::reply::error(&e),
+            }
+        })
+    }
+
+    /// The answer to a route index the service does not have (never happens with generated
+    /// route tables).
+    pub fn unknown_route() -> BoxFuture<Response<Body>> {
+        Box::pin(::core::future::ready(crate::reply::error(&Error::not_found("unknown route"))))
+    }
+
+    /// The package version of the calling crate is not known here; the macro passes it.
+    pub fn openapi_doc(title: &str, describe: impl FnOnce(&mut ApiBuilder)) -> serde_json::Value {
+        let mut api = ApiBuilder::new(title, "1.0.0", "");
+        describe(&mut api);
+        api.finish()
+    }
+}

@@ -1,0 +1,204 @@
+//! OpenAPI 3.0 documents built from service traits, with schemas from the Rust types
+//! (via `schemars`, in its OpenAPI 3.0 dialect).
+
+use schemars::gen::{SchemaGenerator, SchemaSettings};
+use schemars::JsonSchema;
+use serde_json::{json, Map, Value};
+
+use crate::error::ErrorBody;
+use crate::service::Verb;
+
+/// Collects operations and schemas into one OpenAPI 3.0.3 document.
+pub struct ApiBuilder {
+    gen: SchemaGenerator,
+    prefix: String,
+    title: String,
+    version: String,
+    paths: Map<String, Value>,
+    tags: Vec<Value>,
+}
+
+impl std::fmt::Debug for ApiBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiBuilder").field("title", &self.title).finish_non_exhaustive()
+    }
+}
+
+impl ApiBuilder {
+    /// A document titled `title`, with every path under `prefix` (the route root path).
+    pub fn new(title: impl Into<String>, version: impl Into<String>, prefix: impl Into<String>) -> Self {
+        Self {
+            gen: SchemaSettings::openapi3().into_generator(),
+            prefix: prefix.into(),
+            title: title.into(),
+            version: version.into(),
+            paths: Map::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    /// Declares a tag (one per service trait) with its description.
+    pub fn tag(&mut self, name: &str, description: &str) {
+        let mut tag = json!({ "name": name });
+        if !description.is_empty() {
+            tag["description"] = json!(description);
+        }
+        self.tags.push(tag);
+    }
+
+    /// Starts an operation; its parameters and responses follow through the returned builder.
+    pub fn operation(
+        &mut self,
+        verb: Verb,
+        path: &str,
+        operation_id: &str,
+        doc: &str,
+        tag: &str,
+    ) -> Operation<'_> {
+        let mut op = Map::new();
+        op.insert("operationId".into(), json!(operation_id));
+        op.insert("tags".into(), json!([tag]));
+        let doc = doc.trim();
+        if !doc.is_empty() {
+            let (summary, description) = doc.split_once("\n\n").unwrap_or((doc, ""));
+            op.insert("summary".into(), json!(summary.replace('\n', " ")));
+            if !description.is_empty() {
+                op.insert("description".into(), json!(description));
+            }
+        }
+        Operation {
+            builder: self,
+            key: (path.to_owned(), verb.as_str().to_ascii_lowercase()),
+            op,
+            params: Vec::new(),
+            form: None,
+        }
+    }
+
+    /// The finished document.
+    pub fn finish(mut self) -> Value {
+        let schemas: Map<String, Value> = self
+            .gen
+            .take_definitions()
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::to_value(v).unwrap_or(Value::Null)))
+            .collect();
+        let paths: Map<String, Value> = self
+            .paths
+            .into_iter()
+            .map(|(k, v)| {
+                (format!("{}{}", self.prefix, if k == "/" && !self.prefix.is_empty() { "" } else { &k }), v)
+            })
+            .collect();
+        json!({
+            "openapi": "3.0.3",
+            "info": { "title": self.title, "version": self.version },
+            "tags": self.tags,
+            "paths": paths,
+            "components": { "schemas": schemas },
+        })
+    }
+
+    fn schema<T: JsonSchema>(&mut self) -> Value {
+        serde_json::to_value(self.gen.subschema_for::<T>()).unwrap_or(Value::Null)
+    }
+}
+
+/// One operation under construction.
+pub struct Operation<'a> {
+    builder: &'a mut ApiBuilder,
+    key: (String, String),
+    op: Map<String, Value>,
+    params: Vec<Value>,
+    form: Option<(Map<String, Value>, Vec<String>)>,
+}
+
+impl Operation<'_> {
+    /// A path parameter.
+    pub fn path<T: JsonSchema>(mut self, name: &str) -> Self {
+        let schema = self.builder.schema::<T>();
+        self.params.push(json!({ "name": name, "in": "path", "required": true, "schema": schema }));
+        self
+    }
+
+    /// A query parameter (`T` without its `Option`).
+    pub fn query<T: JsonSchema>(mut self, name: &str, required: bool) -> Self {
+        let schema = self.builder.schema::<T>();
+        self.params.push(json!({ "name": name, "in": "query", "required": required, "schema": schema }));
+        self
+    }
+
+    /// A JSON request body.
+    pub fn json_body<T: JsonSchema>(mut self, required: bool) -> Self {
+        let schema = self.builder.schema::<T>();
+        self.op.insert(
+            "requestBody".into(),
+            json!({ "required": required, "content": { "application/json": { "schema": schema } } }),
+        );
+        self
+    }
+
+    /// A file field of a multipart body; `multiple` for a `Vec` of files.
+    pub fn file(mut self, name: &str, required: bool, multiple: bool) -> Self {
+        let (props, req) = self.form.get_or_insert_with(Default::default);
+        let one = json!({ "type": "string", "format": "binary" });
+        props.insert(name.into(), if multiple { json!({ "type": "array", "items": one }) } else { one });
+        if required {
+            req.push(name.into());
+        }
+        self
+    }
+
+    /// 200 with a JSON body of `T`.
+    pub fn json_response<T: JsonSchema>(self) -> Self {
+        let schema = self.builder.schema::<T>();
+        self.respond(json!({ "200": { "description": "OK", "content": { "application/json": { "schema": schema } } } }))
+    }
+
+    /// 204 without a body.
+    pub fn empty_response(self) -> Self {
+        self.respond(json!({ "204": { "description": "No Content" } }))
+    }
+
+    /// 200 with a file download.
+    pub fn download_response(self) -> Self {
+        self.respond(json!({ "200": {
+            "description": "The file, as an attachment",
+            "headers": { "Content-Disposition": { "schema": { "type": "string" } } },
+            "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } }
+        } }))
+    }
+
+    fn respond(mut self, ok: Value) -> Self {
+        let error = self.builder.schema::<ErrorBody>();
+        let error_content = json!({ "application/json": { "schema": error } });
+        let mut responses = ok;
+        responses["400"] =
+            json!({ "description": "A parameter is missing or invalid", "content": error_content });
+        responses["default"] = json!({ "description": "An error", "content": error_content });
+        self.op.insert("responses".into(), responses);
+        self
+    }
+}
+
+impl Drop for Operation<'_> {
+    fn drop(&mut self) {
+        let mut op = std::mem::take(&mut self.op);
+        if !self.params.is_empty() {
+            op.insert("parameters".into(), Value::Array(std::mem::take(&mut self.params)));
+        }
+        if let Some((props, required)) = self.form.take() {
+            let mut schema = json!({ "type": "object", "properties": props });
+            if !required.is_empty() {
+                schema["required"] = json!(required);
+            }
+            op.insert(
+                "requestBody".into(),
+                json!({ "required": true, "content": { "multipart/form-data": { "schema": schema } } }),
+            );
+        }
+        let (path, verb) = std::mem::take(&mut self.key);
+        let entry = self.builder.paths.entry(path).or_insert_with(|| json!({}));
+        entry[verb] = Value::Object(op);
+    }
+}

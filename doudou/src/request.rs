@@ -1,0 +1,341 @@
+//! Parameter binding: what the generated handlers read from a request.
+//!
+//! Scalars come from the query string, from an urlencoded form body or from multipart text
+//! fields; path parameters bind by name; one JSON body; uploaded files. Every failure is a
+//! 400 (413 for a body over `GDD_MAX_BODY_SIZE`) naming the parameter, before user code runs.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::HeaderMap;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde::de::DeserializeOwned;
+
+use crate::body::UploadFile;
+use crate::Error;
+
+/// A scalar that can be parsed from one query, form or path value.
+pub trait FromParam: Sized {
+    /// What the value should look like, for error messages.
+    const EXPECTED: &'static str;
+    /// Parses one value.
+    fn from_param(value: &str) -> Option<Self>;
+}
+
+macro_rules! from_param {
+    ($expected:literal: $($t:ty),*) => {$(
+        impl FromParam for $t {
+            const EXPECTED: &'static str = $expected;
+            fn from_param(value: &str) -> Option<Self> { value.trim().parse().ok() }
+        }
+    )*};
+}
+from_param!("an unsigned integer": u8, u16, u32, u64, u128, usize);
+from_param!("an integer": i8, i16, i32, i64, i128, isize);
+from_param!("a number": f32, f64);
+from_param!("a single character": char);
+
+impl FromParam for bool {
+    const EXPECTED: &'static str = "true or false";
+    fn from_param(value: &str) -> Option<Self> {
+        match value {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => None,
+        }
+    }
+}
+
+impl FromParam for String {
+    const EXPECTED: &'static str = "text";
+    fn from_param(value: &str) -> Option<Self> {
+        Some(value.to_owned())
+    }
+}
+
+/// A parameter bound from all values given under one name: a scalar (required), an
+/// `Option` of one (optional) or a `Vec` of them (any number, `?id=1&id=2`).
+pub trait FromParams: Sized {
+    /// Binds `name` from its `values`, in order of appearance.
+    fn from_params<'a>(name: &str, values: impl Iterator<Item = &'a str>) -> Result<Self, Error>;
+}
+
+fn parse_one<T: FromParam>(name: &str, value: &str) -> Result<T, Error> {
+    T::from_param(value).ok_or_else(|| {
+        Error::bad_request(format!(
+            "invalid value {value:?} for parameter `{name}`: expected {}",
+            T::EXPECTED
+        ))
+    })
+}
+
+impl<T: FromParam> FromParams for T {
+    fn from_params<'a>(name: &str, mut values: impl Iterator<Item = &'a str>) -> Result<Self, Error> {
+        match values.next() {
+            Some(v) => parse_one(name, v),
+            None => Err(Error::bad_request(format!("missing parameter `{name}`"))),
+        }
+    }
+}
+
+impl<T: FromParam> FromParams for Option<T> {
+    fn from_params<'a>(name: &str, mut values: impl Iterator<Item = &'a str>) -> Result<Self, Error> {
+        values.next().map(|v| parse_one(name, v)).transpose()
+    }
+}
+
+impl<T: FromParam> FromParams for Vec<T> {
+    fn from_params<'a>(name: &str, values: impl Iterator<Item = &'a str>) -> Result<Self, Error> {
+        values.map(|v| parse_one(name, v)).collect()
+    }
+}
+
+/// The generated client's side of [`FromParams`]: the values to send under one name.
+pub trait ToParams {
+    /// Appends each value of `self` under `name`.
+    fn to_params(&self, name: &str, out: &mut Vec<(String, String)>);
+}
+
+macro_rules! to_param {
+    ($($t:ty),*) => {$(
+        impl ToParams for $t {
+            fn to_params(&self, name: &str, out: &mut Vec<(String, String)>) {
+                out.push((name.to_owned(), self.to_string()));
+            }
+        }
+    )*};
+}
+to_param!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, char, bool, String);
+
+impl<T: ToParams> ToParams for Option<T> {
+    fn to_params(&self, name: &str, out: &mut Vec<(String, String)>) {
+        if let Some(v) = self {
+            v.to_params(name, out);
+        }
+    }
+}
+
+impl<T: ToParams> ToParams for Vec<T> {
+    fn to_params(&self, name: &str, out: &mut Vec<(String, String)>) {
+        for v in self {
+            v.to_params(name, out);
+        }
+    }
+}
+
+/// The request as the generated handler sees it.
+#[doc(hidden)]
+pub struct Request {
+    parts: http::request::Parts,
+    body: Option<Incoming>,
+    path_params: Vec<(String, String)>,
+    params: Vec<(String, String)>,
+    files: Vec<(String, UploadFile)>,
+    remote_addr: SocketAddr,
+    max_body: u64,
+    read_timeout: Duration,
+}
+
+impl Request {
+    pub(crate) fn new(
+        req: http::Request<Incoming>,
+        path_params: Vec<(String, String)>,
+        remote_addr: SocketAddr,
+        max_body: u64,
+        read_timeout: Duration,
+    ) -> Self {
+        let (parts, body) = req.into_parts();
+        let params = parts
+            .uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        Self {
+            parts,
+            body: Some(body),
+            path_params,
+            params,
+            files: Vec::new(),
+            remote_addr,
+            max_body,
+            read_timeout,
+        }
+    }
+
+    /// A path parameter.
+    pub fn path<T: FromParam>(&self, name: &str) -> Result<T, Error> {
+        let value = self
+            .path_params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .ok_or_else(|| Error::bad_request(format!("missing path parameter `{name}`")))?;
+        parse_one(name, value)
+    }
+
+    /// A query, form or multipart-text parameter.
+    pub fn param<T: FromParams>(&self, name: &str) -> Result<T, Error> {
+        T::from_params(name, self.params.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()))
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> HeaderMap {
+        self.parts.headers.clone()
+    }
+
+    /// The peer's address.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.remote_addr
+    }
+
+    fn content_type(&self) -> Option<mime::Mime> {
+        self.parts.headers.get(CONTENT_TYPE)?.to_str().ok()?.parse().ok()
+    }
+
+    async fn read_body(&mut self) -> Result<Bytes, Error> {
+        let Some(body) = self.body.take() else { return Ok(Bytes::new()) };
+        let limit = usize::try_from(self.max_body).unwrap_or(usize::MAX);
+        let collected = tokio::time::timeout(self.read_timeout, Limited::new(body, limit).collect()).await;
+        match collected {
+            Err(_) => Err(Error::new(
+                http::StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive within GDD_READ_TIMEOUT",
+            )),
+            Ok(Ok(c)) => Ok(c.to_bytes()),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(self.max_body)),
+            Ok(Err(e)) => Err(Error::bad_request(format!("cannot read the request body: {e}"))),
+        }
+    }
+
+    /// Adds the fields of an `application/x-www-form-urlencoded` body to the parameters;
+    /// any other body is left unread.
+    pub async fn load_form(&mut self) -> Result<(), Error> {
+        let is_form = self
+            .content_type()
+            .is_some_and(|m| m.essence_str() == mime::APPLICATION_WWW_FORM_URLENCODED.essence_str());
+        if is_form {
+            let body = self.read_body().await?;
+            self.params.extend(form_urlencoded::parse(&body).into_owned());
+        }
+        Ok(())
+    }
+
+    /// Reads a `multipart/form-data` body: files by field name, text fields as parameters.
+    pub async fn load_multipart(&mut self) -> Result<(), Error> {
+        let boundary = self
+            .parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| multer::parse_boundary(v).ok())
+            .ok_or_else(|| {
+                Error::bad_request(
+                    "expected a multipart/form-data body (Content-Type: multipart/form-data; boundary=...)",
+                )
+            })?;
+        let body = self.read_body().await?;
+        let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
+        let mut multipart = multer::Multipart::new(stream, boundary);
+        let bad = |e: multer::Error| Error::bad_request(format!("malformed multipart body: {e}"));
+        while let Some(field) = multipart.next_field().await.map_err(bad)? {
+            let name = field.name().unwrap_or_default().to_owned();
+            match field.file_name().map(str::to_owned) {
+                Some(filename) => {
+                    let content_type = field
+                        .content_type()
+                        .map_or_else(|| "application/octet-stream".to_owned(), ToString::to_string);
+                    let bytes = field.bytes().await.map_err(bad)?;
+                    self.files.push((name, UploadFile::new(filename, content_type, bytes)));
+                }
+                None => {
+                    let text = field.text().await.map_err(bad)?;
+                    self.params.push((name, text));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn take_files(&mut self, name: &str) -> Vec<UploadFile> {
+        let (taken, kept) = std::mem::take(&mut self.files).into_iter().partition(|(k, _)| k == name);
+        self.files = kept;
+        taken.into_iter().map(|(_, f)| f).collect()
+    }
+
+    /// A required uploaded file.
+    pub fn file(&mut self, name: &str) -> Result<UploadFile, Error> {
+        self.file_opt(name)?.ok_or_else(|| Error::bad_request(format!("missing file `{name}`")))
+    }
+
+    /// An optional uploaded file.
+    pub fn file_opt(&mut self, name: &str) -> Result<Option<UploadFile>, Error> {
+        let mut files = self.take_files(name);
+        if files.len() > 1 {
+            return Err(Error::bad_request(format!("expected one file `{name}`, got {}", files.len())));
+        }
+        Ok(files.pop())
+    }
+
+    /// Every uploaded file of a field.
+    pub fn files(&mut self, name: &str) -> Result<Vec<UploadFile>, Error> {
+        Ok(self.take_files(name))
+    }
+
+    async fn json_bytes(&mut self, name: &str) -> Result<Option<Bytes>, Error> {
+        let content_type = self.content_type();
+        let body = self.read_body().await?;
+        if body.is_empty() {
+            return Ok(None);
+        }
+        let is_json =
+            content_type.is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
+        if !is_json {
+            return Err(Error::bad_request(format!(
+                "the body `{name}` must be JSON: send Content-Type: application/json"
+            )));
+        }
+        Ok(Some(body))
+    }
+
+    /// A required JSON body.
+    pub async fn json<T: DeserializeOwned>(&mut self, name: &str) -> Result<T, Error> {
+        self.json_opt(name).await?.ok_or_else(|| Error::bad_request(format!("missing JSON body `{name}`")))
+    }
+
+    /// An optional JSON body: an empty body is `None`.
+    pub async fn json_opt<T: DeserializeOwned>(&mut self, name: &str) -> Result<Option<T>, Error> {
+        let Some(body) = self.json_bytes(name).await? else { return Ok(None) };
+        serde_json::from_slice(&body)
+            .map(Some)
+            .map_err(|e| Error::bad_request(format!("invalid JSON body `{name}`: {e}")))
+    }
+}
+
+pub(crate) fn too_large(limit: u64) -> Error {
+    Error::new(
+        http::StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the request body is larger than GDD_MAX_BODY_SIZE ({limit} bytes)"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_options_and_vecs_bind() {
+        let vals = ["7", "8"];
+        assert_eq!(u64::from_params("id", vals.iter().copied()).ok(), Some(7));
+        assert_eq!(Vec::<u64>::from_params("id", vals.iter().copied()).ok(), Some(vec![7, 8]));
+        assert_eq!(Option::<u64>::from_params("id", [].into_iter()).ok(), Some(None));
+        let missing = u64::from_params("id", [].into_iter()).expect_err("missing");
+        assert_eq!(missing.message(), "missing parameter `id`");
+        let bad = u64::from_params("id", ["abc"].into_iter()).expect_err("bad");
+        assert_eq!(bad.status(), http::StatusCode::BAD_REQUEST);
+        assert!(bad.message().contains("`id`") && bad.message().contains("abc"));
+        assert_eq!(bool::from_params("on", ["1"].into_iter()).ok(), Some(true));
+    }
+}

@@ -1,0 +1,450 @@
+//! The HTTP server: hyper connections, the default middleware stack and graceful shutdown.
+//!
+//! The stack, outermost first: `X-Request-ID` (taken from the request or generated, echoed in
+//! the response), the access log (`GDD_LOG_REQ_ENABLE`), panic -> 500, gzip when accepted
+//! (`GDD_ENABLE_RESPONSE_GZIP`), the user's tower layers, then the router. On SIGINT or SIGTERM
+//! the server stops accepting, lets in-flight requests finish within `GDD_GRACE_TIMEOUT`, and
+//! returns.
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::header::{HeaderName, HeaderValue};
+use http::Response;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, ServiceExt};
+
+use crate::body::{Body, BoxError};
+use crate::config::{Config, ConfigError};
+use crate::router::{MatchedRoute, Mount, RemoteAddr, RouteError, Router};
+use crate::service::Service;
+use crate::{logging, reply, Error};
+
+/// The request-id header.
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The HTTP service that user layers wrap.
+pub type HttpService = BoxCloneSyncService<http::Request<Incoming>, Response<Body>, Infallible>;
+
+type LayerFn = Box<dyn FnOnce(HttpService) -> HttpService + Send>;
+
+/// Why a server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration did not load.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Routes clash.
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    /// The listening socket could not be opened.
+    #[error("cannot listen on {addr} (GDD_HOST/GDD_PORT): {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The service refused to start, for the reason given.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Builds and runs a doudou HTTP server.
+///
+/// ```no_run
+/// # async fn run(users: impl doudou::Service) -> Result<(), doudou::StartError> {
+/// doudou::Server::new().service(users).run().await
+/// # }
+/// ```
+pub struct Server {
+    config: Option<Config>,
+    mounts: Vec<Mount>,
+    layers: Vec<LayerFn>,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// Shared state of a running server: readiness, for probes and shutdown.
+#[derive(Debug, Default)]
+pub struct ServerState {
+    ready: AtomicBool,
+}
+
+impl ServerState {
+    /// True while the server accepts work: after start, before shutdown begins.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}
+
+/// A server that is listening; [`Running::wait`] serves until a signal or [`Running::shutdown`].
+#[derive(Debug)]
+pub struct Running {
+    addr: SocketAddr,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+    state: Arc<ServerState>,
+}
+
+impl Running {
+    /// The address the server listens on (useful with `GDD_PORT=0`).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Readiness and other shared state.
+    pub fn state(&self) -> &Arc<ServerState> {
+        &self.state
+    }
+
+    /// Starts a graceful shutdown, as SIGTERM does, and waits for it to finish.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+
+    /// Serves until SIGINT/SIGTERM (or [`Running::shutdown`] from elsewhere) and the drain end.
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+impl Server {
+    /// A server that loads its configuration from the environment when it starts.
+    pub fn new() -> Self {
+        Self { config: None, mounts: Vec::new(), layers: Vec::new() }
+    }
+
+    /// Uses `config` instead of loading it from the environment.
+    #[must_use]
+    pub fn with_config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Serves the routes of `service` (a generated `{Trait}Server`) under `GDD_ROUTE_ROOT_PATH`.
+    #[must_use]
+    pub fn service(mut self, service: impl Service) -> Self {
+        self.mounts.push(Mount { service: Arc::new(service), prefixed: true });
+        self
+    }
+
+    /// Wraps the routes in a tower layer (authentication, rate limits, CORS, ...). Layers
+    /// run in the order added, the last added outermost, inside doudou's default stack.
+    #[must_use]
+    pub fn layer<L, S, B>(mut self, layer: L) -> Self
+    where
+        L: Layer<HttpService, Service = S> + Send + 'static,
+        S: tower::Service<http::Request<Incoming>, Response = Response<B>> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.layers
+            .push(Box::new(move |inner: HttpService| BoxCloneSyncService::new(Recover(layer.layer(inner)))));
+        self
+    }
+
+    /// Loads the configuration, binds, serves until SIGINT or SIGTERM, drains and returns.
+    pub async fn run(self) -> Result<(), StartError> {
+        self.start().await?.wait().await;
+        Ok(())
+    }
+
+    /// Loads the configuration and binds; serving goes on in the background.
+    pub async fn start(self) -> Result<Running, StartError> {
+        let config = match self.config {
+            Some(c) => c,
+            None => Config::from_env()?,
+        };
+        logging::init(&config);
+        let router = Router::new(
+            self.mounts,
+            &config.route_root_path,
+            config.max_body_size,
+            config.read_timeout,
+            config.write_timeout,
+        )?;
+        let mut service = HttpService::new(router);
+        for layer in self.layers {
+            service = layer(service);
+        }
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+        let state = Arc::new(ServerState::default());
+        let stop = CancellationToken::new();
+        let stack = Stack::new(service, &config);
+        let task =
+            tokio::spawn(accept_loop(listener, stack, Arc::new(config.clone()), state.clone(), stop.clone()));
+        tracing::info!(service = %config.service_name, env = %config.env, "listening on http://{addr}");
+        state.ready.store(true, Ordering::Release);
+        Ok(Running { addr, stop, task, state })
+    }
+}
+
+/// Runs `service` with the configuration of the environment: for `fn main`.
+///
+/// Builds a Tokio runtime, serves until SIGINT or SIGTERM, and exits the process: 0 after a
+/// clean shutdown, 1 with the reason on standard error if the service cannot start.
+pub fn serve(service: impl Service) -> ! {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the Tokio runtime: {e}");
+            std::process::exit(1)
+        }
+    };
+    match runtime.block_on(Server::new().service(service).run()) {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+/// Turns a user layer's errors into 500 responses and its body into doudou's.
+#[derive(Clone)]
+struct Recover<S>(S);
+
+impl<S, B> tower::Service<http::Request<Incoming>> for Recover<S>
+where
+    S: tower::Service<http::Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = crate::service::BoxFuture<Result<Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<Incoming>) -> Self::Future {
+        let svc = self.0.clone();
+        Box::pin(async move {
+            Ok(match svc.oneshot(req).await {
+                Ok(resp) => resp.map(|b| b.map_err(Into::into).boxed_unsync()),
+                Err(e) => reply::error(&Error::internal(e.into().to_string())),
+            })
+        })
+    }
+}
+
+/// The default middleware around the user's stack, applied per request.
+#[derive(Clone)]
+struct Stack {
+    inner: tower_http::catch_panic::CatchPanic<tower_http::compression::Compression<HttpService>, PanicTo500>,
+    log_requests: bool,
+    ids: Arc<RequestIds>,
+}
+
+impl Stack {
+    fn new(service: HttpService, config: &Config) -> Self {
+        let compression = tower_http::compression::CompressionLayer::new();
+        let compression = if config.enable_response_gzip { compression } else { compression.no_gzip() };
+        let inner = tower::ServiceBuilder::new()
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(PanicTo500))
+            .layer(compression)
+            .service(service);
+        Self { inner, log_requests: config.log_req_enable, ids: Arc::new(RequestIds::new()) }
+    }
+
+    fn handle(
+        mut self,
+        mut req: http::Request<Incoming>,
+        remote: SocketAddr,
+    ) -> crate::service::BoxFuture<Response<BoxedBody>> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let id = match req.headers().get(X_REQUEST_ID) {
+                Some(v) if valid_request_id(v) => v.clone(),
+                _ => {
+                    let id = self.ids.next();
+                    req.headers_mut().insert(X_REQUEST_ID, id.clone());
+                    id
+                }
+            };
+            req.extensions_mut().insert(RemoteAddr(remote));
+            let method = self.log_requests.then(|| (req.method().clone(), req.uri().clone()));
+            let mut resp = match tower::Service::call(&mut self.inner, req).await {
+                Ok(resp) => resp.map(|b| b.boxed_unsync()),
+                Err(never) => match never {},
+            };
+            if let Some((method, uri)) = method {
+                let route = resp.extensions().get::<MatchedRoute>().map(|r| r.0.clone());
+                tracing::info!(
+                    target: "doudou::access",
+                    %method, %uri, route = route.as_deref().unwrap_or("-"), status = resp.status().as_u16(),
+                    micros = started.elapsed().as_micros() as u64, request_id = id.to_str().unwrap_or_default(),
+                    remote = %remote, "request"
+                );
+            }
+            resp.headers_mut().insert(X_REQUEST_ID, id);
+            resp
+        })
+    }
+}
+
+type BoxedBody = http_body_util::combinators::UnsyncBoxBody<bytes::Bytes, BoxError>;
+
+/// A panicking handler answers 500 with the JSON error shape; the panic is logged.
+#[derive(Clone, Copy)]
+struct PanicTo500;
+
+impl tower_http::catch_panic::ResponseForPanic for PanicTo500 {
+    type ResponseBody = String;
+
+    fn response_for_panic(&mut self, panic: Box<dyn Any + Send + 'static>) -> Response<String> {
+        panic_response(panic)
+    }
+}
+
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<String> {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    tracing::error!(panic = %detail, "a handler panicked");
+    let err = Error::internal("the handler panicked; see the service log");
+    let mut resp = Response::new(String::from_utf8_lossy(&err.to_json()).into_owned());
+    *resp.status_mut() = err.status();
+    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+fn valid_request_id(v: &HeaderValue) -> bool {
+    !v.is_empty() && v.len() <= 128 && v.as_bytes().iter().all(|b| b.is_ascii_graphic())
+}
+
+/// Request ids: a per-process random prefix and a counter, unique and cheap.
+struct RequestIds {
+    prefix: u64,
+    counter: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
+        );
+        h.write_u32(std::process::id());
+        Self { prefix: h.finish(), counter: AtomicU64::new(0) }
+    }
+
+    fn next(&self) -> HeaderValue {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let id = format!("{:016x}-{n:08x}", self.prefix);
+        HeaderValue::try_from(id).unwrap_or(HeaderValue::from_static("unknown"))
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    stack: Stack,
+    config: Arc<Config>,
+    state: Arc<ServerState>,
+    stop: CancellationToken,
+) {
+    let (drain_tx, mut drain_rx) = mpsc::channel::<()>(1);
+    let shutdown = shutdown_signal(stop.clone());
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let stack = stack.clone();
+        let service = hyper::service::service_fn(move |req| {
+            let stack = stack.clone();
+            async move { Ok::<_, Infallible>(stack.handle(req, remote).await) }
+        });
+        // hyper's head timer also runs while a keep-alive connection waits for its next
+        // request, so it is the idle timeout; GDD_READ_TIMEOUT bounds reading the body.
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(config.idle_timeout)
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        let closing = stop.clone();
+        let drain = drain_tx.clone();
+        tokio::spawn(async move {
+            let _drain = drain;
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                () = closing.cancelled() => conn.as_mut().graceful_shutdown(),
+            }
+            let _ = conn.await;
+        });
+    }
+    state.ready.store(false, Ordering::Release);
+    drop(listener);
+    stop.cancel();
+    drop(drain_tx);
+    let grace = config.grace_timeout;
+    tracing::info!(grace = ?grace, "shutting down: draining in-flight requests");
+    match tokio::time::timeout(grace, drain_rx.recv()).await {
+        Ok(_) => tracing::info!("drained; bye"),
+        Err(_) => tracing::warn!("GDD_GRACE_TIMEOUT ({grace:?}) elapsed with requests still in flight"),
+    }
+}
+
+/// Resolves on SIGINT, SIGTERM or a programmatic stop; then tells every connection to close.
+async fn shutdown_signal(stop: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received"),
+        () = term => tracing::info!("SIGTERM received"),
+        () = stop.cancelled() => {}
+    }
+}

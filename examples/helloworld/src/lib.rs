@@ -1,0 +1,256 @@
+//! The helloworld example: one service that uses every kind of parameter and response
+//! doudou supports. The integration tests run it as a process and call it over HTTP.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use doudou::{Error, FileDownload, HeaderMap, StatusCode, UploadFile};
+
+/// A user.
+#[doudou::model]
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// Identifier.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// E-mail address.
+    pub email: String,
+    /// Whether the account is active.
+    pub active: bool,
+}
+
+impl User {
+    /// The synthetic user of id `id`.
+    pub fn numbered(id: u64) -> Self {
+        Self { id, name: format!("user-{id}"), email: format!("user-{id}@example.com"), active: true }
+    }
+}
+
+/// Which page of users to list.
+#[doudou::model]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageQuery {
+    /// Zero-based page number.
+    pub page: u64,
+    /// Users per page, at most 100.
+    pub size: u64,
+}
+
+/// One page of a list.
+#[doudou::model]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// Zero-based page number.
+    pub page: u64,
+    /// Items per page.
+    pub size: u64,
+    /// Items in all pages.
+    pub total: u64,
+    /// The items of this page.
+    pub items: Vec<T>,
+}
+
+/// What `get_greet` answers.
+#[doudou::model]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Greeting {
+    /// The greeting.
+    pub message: String,
+    /// The tags the caller sent.
+    pub tags: Vec<String>,
+    /// The caller's `User-Agent` header, if any.
+    pub user_agent: Option<String>,
+    /// The caller's address.
+    pub remote_ip: String,
+}
+
+/// A post of a user.
+#[doudou::model]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Post {
+    /// The user.
+    pub user_id: u64,
+    /// The post's slug.
+    pub slug: String,
+}
+
+/// What `upload` saw.
+#[doudou::model]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uploaded {
+    /// The file's name.
+    pub filename: String,
+    /// Its media type.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The sum of its bytes, to check the content arrived intact.
+    pub checksum: u64,
+    /// The `note` field sent with it.
+    pub note: Option<String>,
+}
+
+/// The example service.
+#[doudou::service]
+pub trait Helloworld {
+    /// Fetch one user.
+    ///
+    /// `GET /user?id=7`; 404 for id 0.
+    async fn get_user(&self, id: u64) -> Result<User, Error>;
+
+    /// A page of users: `POST /page/users` with a JSON body.
+    async fn page_users(&self, query: PageQuery) -> Result<Page<User>, Error>;
+
+    /// Delete a user: `DELETE /user?id=7` answers 204.
+    async fn delete_user(&self, id: u64) -> Result<(), Error>;
+
+    /// Add users in bulk (a JSON array body); answers how many were added.
+    #[post("/users/bulk")]
+    async fn add_users(&self, users: Vec<User>) -> Result<usize, Error>;
+
+    /// Replace a user; the body is optional and defaults to `user-{id}`.
+    async fn put_user(&self, id: u64, user: Option<User>) -> Result<User, Error>;
+
+    /// Greets, with optional and repeated parameters, a header and the caller's address.
+    async fn get_greet(
+        &self,
+        name: String,
+        times: Option<u32>,
+        tags: Vec<String>,
+        headers: HeaderMap,
+        remote: SocketAddr,
+    ) -> Result<Greeting, Error>;
+
+    /// Sign up from a form (`application/x-www-form-urlencoded`) or the query string.
+    async fn sign_up(&self, username: String, password: String, age: Option<u8>) -> Result<User, Error>;
+
+    /// Path parameters: `GET /users/7/posts/hello-world`.
+    #[get("/users/{id}/posts/{slug}")]
+    async fn user_post(&self, id: u64, slug: String) -> Result<Post, Error>;
+
+    /// Upload one file (multipart field `file`) with an optional text field `note`.
+    async fn upload(&self, file: UploadFile, note: Option<String>) -> Result<Uploaded, Error>;
+
+    /// Download `size` bytes (default 1 MiB) named `name`, streamed in 64 KiB chunks.
+    async fn get_download(&self, name: String, size: Option<u64>) -> Result<FileDownload, Error>;
+
+    /// Always fails with the HTTP `status` asked for and code 1000 + status.
+    async fn get_fail(&self, status: u16) -> Result<User, Error>;
+
+    /// Waits `ms` milliseconds, then answers: for timeouts and graceful shutdown.
+    async fn get_slow(&self, ms: u64) -> Result<String, Error>;
+
+    /// Panics: the server answers 500 and keeps serving.
+    async fn get_panic(&self) -> Result<(), Error>;
+}
+
+/// The implementation.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Hello;
+
+const TOTAL_USERS: u64 = 1000;
+
+impl Helloworld for Hello {
+    async fn get_user(&self, id: u64) -> Result<User, Error> {
+        if id == 0 {
+            return Err(Error::not_found("no user with id 0"));
+        }
+        Ok(User::numbered(id))
+    }
+
+    async fn page_users(&self, query: PageQuery) -> Result<Page<User>, Error> {
+        let size = query.size.min(100);
+        let first = query.page.saturating_mul(size);
+        let items = (first..first.saturating_add(size)).map(User::numbered).collect();
+        Ok(Page { page: query.page, size, total: TOTAL_USERS, items })
+    }
+
+    async fn delete_user(&self, id: u64) -> Result<(), Error> {
+        if id == 0 {
+            return Err(Error::not_found("no user with id 0"));
+        }
+        Ok(())
+    }
+
+    async fn add_users(&self, users: Vec<User>) -> Result<usize, Error> {
+        if let Some(bad) = users.iter().find(|u| u.id == 0) {
+            return Err(Error::bad_request(format!("user {:?} has id 0", bad.name)));
+        }
+        Ok(users.len())
+    }
+
+    async fn put_user(&self, id: u64, user: Option<User>) -> Result<User, Error> {
+        Ok(User { id, ..user.unwrap_or_else(|| User::numbered(id)) })
+    }
+
+    async fn get_greet(
+        &self,
+        name: String,
+        times: Option<u32>,
+        tags: Vec<String>,
+        headers: HeaderMap,
+        remote: SocketAddr,
+    ) -> Result<Greeting, Error> {
+        let times = times.unwrap_or(1);
+        if times > 10 {
+            return Err(Error::bad_request("times must be at most 10"));
+        }
+        let message = vec![format!("Hello, {name}!"); times as usize].join(" ");
+        let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(Greeting { message, tags, user_agent, remote_ip: remote.ip().to_string() })
+    }
+
+    async fn sign_up(&self, username: String, password: String, age: Option<u8>) -> Result<User, Error> {
+        if password.len() < 8 {
+            return Err(Error::bad_request("password must have at least 8 characters").with_code(4001));
+        }
+        let id = username.bytes().map(u64::from).sum::<u64>() + u64::from(age.unwrap_or(0));
+        Ok(User { id, name: username.clone(), email: format!("{username}@example.com"), active: true })
+    }
+
+    async fn user_post(&self, id: u64, slug: String) -> Result<Post, Error> {
+        Ok(Post { user_id: id, slug })
+    }
+
+    async fn upload(&self, file: UploadFile, note: Option<String>) -> Result<Uploaded, Error> {
+        Ok(Uploaded {
+            filename: file.filename().to_owned(),
+            content_type: file.content_type().to_owned(),
+            size: file.bytes().len() as u64,
+            checksum: file.bytes().iter().map(|b| u64::from(*b)).sum(),
+            note,
+        })
+    }
+
+    async fn get_download(&self, name: String, size: Option<u64>) -> Result<FileDownload, Error> {
+        const CHUNK: u64 = 64 * 1024;
+        let size = size.unwrap_or(1 << 20);
+        let chunks = (0..size.div_ceil(CHUNK)).map(move |i| {
+            let len = CHUNK.min(size - i * CHUNK) as usize;
+            Ok(doudou::body::Bytes::from(
+                (0..len).map(|j| ((i * CHUNK) as usize + j) as u8).collect::<Vec<u8>>(),
+            ))
+        });
+        Ok(FileDownload::from_stream(name, futures_util::stream::iter(chunks))
+            .with_content_type("application/octet-stream"))
+    }
+
+    async fn get_fail(&self, status: u16) -> Result<User, Error> {
+        let status = StatusCode::from_u16(status)
+            .ok()
+            .filter(|s| s.is_client_error() || s.is_server_error())
+            .ok_or_else(|| Error::bad_request(format!("status {status} is not an error status")))?;
+        Err(Error::new(status, format!("failed as asked with {}", status.as_u16()))
+            .with_code(1000 + i64::from(status.as_u16())))
+    }
+
+    async fn get_slow(&self, ms: u64) -> Result<String, Error> {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok(format!("slept {ms}ms"))
+    }
+
+    async fn get_panic(&self) -> Result<(), Error> {
+        panic!("get_panic panics on purpose")
+    }
+}
