@@ -48,6 +48,7 @@ pub use error::Error;
 pub use http::{HeaderMap, StatusCode};
 pub use server::{serve, Running, Server, StartError};
 pub use service::{Route, Service, Verb};
+pub use tracing;
 
 /// What generated code needs, under paths that do not depend on the user's dependencies.
 #[doc(hidden)]

@@ -246,6 +246,7 @@ impl Helloworld for Hello {
     }
 
     async fn get_slow(&self, ms: u64) -> Result<String, Error> {
+        doudou::tracing::info!("sleeping {ms}ms");
         tokio::time::sleep(Duration::from_millis(ms)).await;
         Ok(format!("slept {ms}ms"))
     }

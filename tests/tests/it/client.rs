@@ -1,0 +1,119 @@
+//! The generated `HelloworldClient` against the running example: the same calls, typed.
+
+use doudou::{HeaderMap, StatusCode, UploadFile};
+use doudou_tests::{bin, start, Proc};
+use helloworld::{Helloworld, HelloworldClient, PageQuery, User};
+
+fn helloworld() -> (Proc, HelloworldClient) {
+    let svc = start(&bin("helloworld"), &[], None).expect("helloworld starts");
+    let client = HelloworldClient::new(svc.base_url());
+    (svc, client)
+}
+
+#[tokio::test]
+async fn scalars_bodies_and_path_parameters() {
+    let (_svc, client) = helloworld();
+    assert_eq!(client.get_user(7).await.expect("get_user"), User::numbered(7));
+    let page = client.page_users(PageQuery { page: 1, size: 2 }).await.expect("page_users");
+    assert_eq!(page.items, vec![User::numbered(2), User::numbered(3)]);
+    assert_eq!(client.add_users(vec![User::numbered(1), User::numbered(2)]).await.expect("bulk"), 2);
+    assert_eq!(client.put_user(9, None).await.expect("put").name, "user-9");
+    let zoe = User { id: 1, name: "Zoe".into(), email: "z@x".into(), active: false };
+    assert_eq!(client.put_user(9, Some(zoe.clone())).await.expect("put"), User { id: 9, ..zoe });
+    let post = client.user_post(7, "a/b c".into()).await.expect("user_post");
+    assert_eq!((post.user_id, post.slug.as_str()), (7, "a/b c"), "path values are escaped");
+    let user = client.sign_up("al".into(), "long-enough".into(), Some(3)).await.expect("sign_up");
+    assert_eq!(user.email, "al@example.com");
+}
+
+#[tokio::test]
+async fn options_vecs_and_headers() {
+    let (_svc, client) = helloworld();
+    let mut headers = HeaderMap::new();
+    headers.insert("user-agent", "typed-client".parse().expect("header"));
+    let remote = "10.9.8.7:1".parse().expect("addr");
+    let g = client
+        .get_greet("Ann".into(), Some(3), vec!["x".into(), "y".into()], headers, remote)
+        .await
+        .expect("greet");
+    assert_eq!(g.message, "Hello, Ann! Hello, Ann! Hello, Ann!");
+    assert_eq!(g.tags, vec!["x", "y"]);
+    assert_eq!(g.user_agent.as_deref(), Some("typed-client"));
+    assert_eq!(g.remote_ip, "127.0.0.1", "the server sees the real peer, not the argument");
+}
+
+#[tokio::test]
+async fn errors_come_back_typed() {
+    let (_svc, client) = helloworld();
+    let err = client.get_user(0).await.expect_err("404");
+    assert_eq!((err.status(), err.message()), (StatusCode::NOT_FOUND, "no user with id 0"));
+    let err = client.get_fail(409).await.expect_err("409");
+    assert_eq!((err.status(), err.code()), (StatusCode::CONFLICT, 1409));
+    let err = client.sign_up("al".into(), "short".into(), None).await.expect_err("400");
+    assert_eq!(err.code(), 4001);
+    client.delete_user(4).await.expect("204 is Ok(())");
+    let err = client.get_panic().await.expect_err("500");
+    assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[tokio::test]
+async fn upload_and_download() {
+    let (_svc, client) = helloworld();
+    let content: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    let file = UploadFile::new("notes.txt", "text/plain", content.clone());
+    let up = client.upload(file, Some("hi".into())).await.expect("upload");
+    assert_eq!((up.filename.as_str(), up.size, up.note.as_deref()), ("notes.txt", 50_000, Some("hi")));
+    assert_eq!(up.checksum, content.iter().map(|b| u64::from(*b)).sum::<u64>());
+
+    let download = client.get_download("big.bin".into(), Some(300_000)).await.expect("download");
+    assert_eq!(download.filename(), "big.bin");
+    let bytes = download.bytes().await.expect("body");
+    assert_eq!(bytes.len(), 300_000);
+    assert!(bytes.iter().enumerate().all(|(i, b)| *b == i as u8));
+}
+
+#[tokio::test]
+async fn an_unreachable_service_is_a_503_error() {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    // The listener is dropped: nothing listens there any more.
+    let client = HelloworldClient::new(format!("http://{addr}"));
+    let err = client.get_user(1).await.expect_err("nobody listens");
+    assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(err.message().contains(&addr.to_string()), "{}", err.message());
+}
+
+#[test]
+fn the_openapi_document_describes_every_route() {
+    let doc = helloworld::helloworld_openapi();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, verb) in [
+        ("/user", "get"),
+        ("/user", "delete"),
+        ("/user", "put"),
+        ("/page/users", "post"),
+        ("/users/bulk", "post"),
+        ("/greet", "get"),
+        ("/sign/up", "post"),
+        ("/users/{id}/posts/{slug}", "get"),
+        ("/upload", "post"),
+        ("/download", "get"),
+    ] {
+        assert!(paths.get(path).and_then(|p| p.get(verb)).is_some(), "{verb} {path} missing");
+    }
+    let get_user = &doc["paths"]["/user"]["get"];
+    assert_eq!(get_user["summary"], "Fetch one user.");
+    assert_eq!(get_user["parameters"][0]["name"], "id");
+    assert_eq!(get_user["parameters"][0]["required"], true);
+    assert_eq!(
+        get_user["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/User"
+    );
+    let greet = &doc["paths"]["/greet"]["get"]["parameters"];
+    let names: Vec<&str> =
+        greet.as_array().expect("params").iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["name", "times", "tags"], "headers and remote address are not parameters");
+    assert_eq!(doc["components"]["schemas"]["User"]["properties"]["id"]["type"], "integer");
+    assert!(doc["paths"]["/upload"]["post"]["requestBody"]["content"]["multipart/form-data"].is_object());
+    assert!(doc["paths"]["/user"]["delete"]["responses"]["204"].is_object());
+}

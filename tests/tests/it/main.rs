@@ -1,0 +1,5 @@
+//! Integration tests: the helloworld example as a real process, called over loopback.
+
+mod client;
+mod http;
+mod startup;
