@@ -24,3 +24,85 @@ pub fn service(attr: TokenStream, item: TokenStream) -> TokenStream {
 pub fn model(attr: TokenStream, item: TokenStream) -> TokenStream {
     model::expand(attr.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }
+
+#[cfg(test)]
+mod snapshots {
+    //! Expansion snapshots: `tests/expand/NAME.rs` expands to `tests/expand/NAME.expanded.rs`.
+    //! Set `DOUDOU_BLESS=1` to rewrite the snapshots after an intended change.
+
+    use std::path::Path;
+
+    fn expand_file(path: &Path) -> String {
+        let source = std::fs::read_to_string(path).expect("read input");
+        let file: syn::File = syn::parse_str(&source).expect("input parses");
+        let mut out = proc_macro2::TokenStream::new();
+        for mut item in file.items {
+            let attrs = match &mut item {
+                syn::Item::Trait(t) => &mut t.attrs,
+                syn::Item::Struct(s) => &mut s.attrs,
+                syn::Item::Enum(e) => &mut e.attrs,
+                _ => panic!("unsupported item in {}", path.display()),
+            };
+            let pos = attrs.iter().position(|a| a.path().segments.first().is_some_and(|s| s.ident == "doudou"));
+            let attr = attrs.remove(pos.expect("a #[doudou::...] attribute"));
+            let name = attr.path().segments.last().expect("segment").ident.to_string();
+            let args = match attr.meta {
+                syn::Meta::List(l) => l.tokens,
+                _ => proc_macro2::TokenStream::new(),
+            };
+            let tokens = quote::quote!(#item);
+            let expanded = match name.as_str() {
+                "service" => crate::service::expand(args, tokens),
+                "model" => crate::model::expand(args, tokens),
+                other => panic!("unknown macro {other}"),
+            };
+            out.extend(expanded.expect("expands"));
+        }
+        prettyplease::unparse(&syn::parse2(out).expect("the expansion parses as a file"))
+    }
+
+    #[test]
+    fn expansions_match_snapshots() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/expand");
+        let bless = std::env::var_os("DOUDOU_BLESS").is_some();
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).expect("tests/expand") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            if !name.ends_with(".rs") || name.ends_with(".expanded.rs") {
+                continue;
+            }
+            let actual = expand_file(&path);
+            let snapshot = path.with_extension("expanded.rs");
+            if bless {
+                std::fs::write(&snapshot, &actual).expect("write snapshot");
+            }
+            let expected = std::fs::read_to_string(&snapshot)
+                .unwrap_or_else(|_| panic!("{} is missing: run with DOUDOU_BLESS=1", snapshot.display()));
+            assert!(actual == expected, "{name} expands differently from its snapshot; diff it, then DOUDOU_BLESS=1 if intended:\n{actual}");
+            checked += 1;
+        }
+        assert!(checked >= 2, "the snapshots were not found");
+    }
+
+    #[test]
+    fn errors_keep_the_trait_and_report_every_problem() {
+        let out = crate::service::expand(
+            quote::quote!(),
+            quote::quote! {
+                pub trait Users {
+                    fn a(&self) -> Result<u64, doudou::Error>;
+                    async fn b(self) -> Result<u64, doudou::Error>;
+                    #[get("/x")]
+                    async fn c(&self, one: A, two: B) -> Result<u64, doudou::Error>;
+                }
+            },
+        )
+        .expect("errors are tokens, not Err")
+        .to_string();
+        assert!(out.contains("pub trait Users"), "the trait is re-emitted: {out}");
+        assert!(!out.contains("# [get"), "route attributes are stripped: {out}");
+        assert_eq!(out.matches("compile_error").count(), 3, "{out}");
+        assert!(!out.contains("UsersClient"), "nothing is generated from a broken trait");
+    }
+}

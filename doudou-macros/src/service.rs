@@ -526,7 +526,7 @@ fn generate(krate: &syn::Path, item: &ItemTrait, methods: &[Method]) -> TokenStr
                 Self { client: #krate::Client::new(base_url) }
             }
 
-            /// A client over an existing [`doudou::Client`], e.g. one with a load-balancing provider.
+            /// A client over an existing `doudou::Client`, e.g. one with a load-balancing provider.
             #vis fn with_client(client: #krate::Client) -> Self {
                 Self { client }
             }
@@ -561,7 +561,7 @@ fn generate(krate: &syn::Path, item: &ItemTrait, methods: &[Method]) -> TokenStr
 
         impl<T> ::core::clone::Clone for #server<T> {
             fn clone(&self) -> Self {
-                Self { inner: ::std::sync::Arc::clone(&self.inner) }
+                Self { inner: <::std::sync::Arc<T> as ::core::clone::Clone>::clone(&self.inner) }
             }
         }
 
@@ -580,7 +580,7 @@ fn generate(krate: &syn::Path, item: &ItemTrait, methods: &[Method]) -> TokenStr
                 route: usize,
                 request: #krate::__private::Request,
             ) -> #krate::__private::BoxFuture<#krate::__private::Response<#krate::__private::Body>> {
-                let service = ::std::sync::Arc::clone(&self.inner);
+                let service = <::std::sync::Arc<T> as ::core::clone::Clone>::clone(&self.inner);
                 match route {
                     #(#arms)*
                     _ => #krate::__private::unknown_route(),
@@ -615,11 +615,12 @@ fn handler_arm(krate: &syn::Path, index: usize, m: &Method) -> TokenStream {
     let bindings = m.params.iter().map(|p| {
         let (i, t) = (&p.ident, &p.ty);
         let name = i.to_string();
+        let span = t.span();
         let value = match &p.kind {
-            Kind::Path => quote!(request.path(#name)?),
-            Kind::Query { .. } => quote!(request.param(#name)?),
-            Kind::Body { optional: false, .. } => quote!(request.json(#name).await?),
-            Kind::Body { optional: true, .. } => quote!(request.json_opt(#name).await?),
+            Kind::Path => quote_spanned!(span=> request.path(#name)?),
+            Kind::Query { .. } => quote_spanned!(span=> request.param(#name)?),
+            Kind::Body { optional: false, .. } => quote_spanned!(span=> request.json(#name).await?),
+            Kind::Body { optional: true, .. } => quote_spanned!(span=> request.json_opt(#name).await?),
             Kind::Headers => quote!(request.headers()),
             Kind::RemoteAddr => quote!(request.remote_addr()),
             Kind::File { multiple: true, .. } => quote!(request.files(#name)?),
@@ -662,8 +663,9 @@ fn client_method(krate: &syn::Path, m: &Method) -> TokenStream {
             Kind::Query { .. } => quote!(call.query(#name, &#i);),
             Kind::Body { optional, .. } => {
                 let f = if *optional { quote!(json_opt) } else { quote!(json) };
+                let encode = quote_spanned!(p.ty.span()=> call.#f(&#i));
                 quote! {
-                    if let ::core::result::Result::Err(e) = call.#f(&#i) {
+                    if let ::core::result::Result::Err(e) = #encode {
                         return ::core::result::Result::Err(::core::convert::From::from(e));
                     }
                 }

@@ -1,0 +1,5 @@
+#[doudou::model]
+#[derive(Debug)]
+pub struct User {
+    pub id: u64,
+}

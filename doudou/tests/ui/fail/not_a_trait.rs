@@ -1,0 +1,4 @@
+#[doudou::service]
+pub struct Users;
+
+fn main() {}
