@@ -43,7 +43,8 @@ mod snapshots {
                 syn::Item::Enum(e) => &mut e.attrs,
                 _ => panic!("unsupported item in {}", path.display()),
             };
-            let pos = attrs.iter().position(|a| a.path().segments.first().is_some_and(|s| s.ident == "doudou"));
+            let pos =
+                attrs.iter().position(|a| a.path().segments.first().is_some_and(|s| s.ident == "doudou"));
             let attr = attrs.remove(pos.expect("a #[doudou::...] attribute"));
             let name = attr.path().segments.last().expect("segment").ident.to_string();
             let args = match attr.meta {

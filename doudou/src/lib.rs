@@ -1,32 +1,4 @@
-//! doudou: a Rust microservice framework in the spirit of go-doudou.
-//!
-//! Write a trait, put [`service`] on it, implement it, and serve it:
-//!
-//! ```ignore
-//! #[doudou::model]
-//! pub struct User { pub id: u64, pub name: String }
-//!
-//! #[doudou::service]
-//! pub trait Users {
-//!     /// GET /user?id=7
-//!     async fn get_user(&self, id: u64) -> Result<User, doudou::Error>;
-//! }
-//!
-//! struct UsersImpl;
-//! impl Users for UsersImpl {
-//!     async fn get_user(&self, id: u64) -> Result<User, doudou::Error> {
-//!         Ok(User { id, name: format!("user-{id}") })
-//!     }
-//! }
-//!
-//! fn main() {
-//!     doudou::serve(UsersServer::new(UsersImpl))
-//! }
-//! ```
-//!
-//! The configuration comes from `GDD_*` environment variables and `.env` files ([`config`]);
-//! the macro also generates `UsersClient`, a typed HTTP client implementing `Users`, and
-//! `users_openapi()`, the service's OpenAPI 3.0 document.
+#![doc = include_str!("../../README.md")]
 
 pub mod body;
 pub mod client;

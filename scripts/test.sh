@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The one test command: installs (idempotently) what the checks need on a fresh Debian
+# machine, then runs formatting, lints and every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*"; }
+
+# --- tools ------------------------------------------------------------------------------
+# Debian packages the tests drive as real processes. Each entry is "command:package".
+APT_TOOLS=()
+missing=()
+for entry in "${APT_TOOLS[@]}"; do
+  command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+for component in rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
+    log "installing the ${component} component"
+    rustup component add "${component}"
+  fi
+done
+
+# --- checks -----------------------------------------------------------------------------
+log "cargo fmt --check"
+cargo fmt --all --check
+
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+log "build the example services the integration tests start"
+cargo build --workspace --bins
+
+log "cargo test"
+cargo test --workspace
