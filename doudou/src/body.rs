@@ -8,6 +8,9 @@ use http_body_util::{BodyExt, Full, StreamBody};
 
 use crate::Error;
 
+/// The body of a request as the server receives it (what tower layers see).
+pub use hyper::body::Incoming;
+
 /// Any error a body stream can raise.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -2,4 +2,5 @@
 
 mod client;
 mod http;
+mod layers;
 mod startup;

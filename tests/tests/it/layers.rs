@@ -1,0 +1,137 @@
+//! The server in-process: user tower layers, connection timeouts.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use doudou::{Config, Server};
+use doudou_tests::{get, raw};
+use helloworld::{Hello, HelloworldServer};
+
+fn config(tweak: impl FnOnce(&mut Config)) -> Config {
+    let mut c = Config::defaults();
+    c.host = [127, 0, 0, 1].into();
+    c.port = 0;
+    tweak(&mut c);
+    c
+}
+
+/// A layer that refuses requests without `Authorization: Bearer let-me-in`, the way a user
+/// would add authentication in front of every route.
+fn bearer_auth(
+    inner: doudou::server::HttpService,
+) -> impl tower::Service<
+    http::Request<doudou::body::Incoming>,
+    Response = http::Response<doudou::body::Body>,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone {
+    tower::service_fn(move |req: http::Request<doudou::body::Incoming>| {
+        let inner = inner.clone();
+        async move {
+            let allowed = req.headers().get("authorization").is_some_and(|v| v == "Bearer let-me-in");
+            if !allowed {
+                return Ok(doudou::reply::error(&doudou::Error::unauthorized("a bearer token is required")));
+            }
+            tower::ServiceExt::oneshot(inner, req).await
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_layers_wrap_every_route() {
+    let server = Server::new()
+        .with_config(config(|_| {}))
+        .service(HelloworldServer::new(Hello))
+        .layer(tower::layer::layer_fn(bearer_auth))
+        .layer(tower::util::MapResponseLayer::new(|mut resp: http::Response<doudou::body::Body>| {
+            resp.headers_mut().insert("x-outer-layer", http::HeaderValue::from_static("seen"));
+            resp
+        }));
+    let running = server.start().await.expect("starts");
+    let addr = running.local_addr();
+    let (denied, allowed) = tokio::task::spawn_blocking(move || {
+        (
+            get(addr, "/user?id=1"),
+            raw(addr, "GET", "/user?id=1", &[("Authorization", "Bearer let-me-in")], b""),
+        )
+    })
+    .await
+    .expect("requests");
+    assert_eq!(denied.status, 401);
+    assert_eq!(denied.message(), "a bearer token is required");
+    assert_eq!(denied.header("x-outer-layer"), Some("seen"), "the last layer added is outermost");
+    assert!(denied.header("x-request-id").is_some(), "doudou's stack still wraps user layers");
+    assert_eq!(allowed.status, 200);
+    assert_eq!(allowed.json()["name"], "user-1");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_does_not_arrive_in_time_is_408() {
+    let running = Server::new()
+        .with_config(config(|c| c.read_timeout = Duration::from_millis(300)))
+        .service(HelloworldServer::new(Hello))
+        .start()
+        .await
+        .expect("starts");
+    let addr = running.local_addr();
+    let reply = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        let head = "POST /page/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"page\":";
+        s.write_all(head.as_bytes()).expect("write");
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    })
+    .await
+    .expect("request");
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(reply.contains("GDD_READ_TIMEOUT"), "{reply}");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_connections_are_closed() {
+    let running = Server::new()
+        .with_config(config(|c| c.idle_timeout = Duration::from_millis(300)))
+        .service(HelloworldServer::new(Hello))
+        .start()
+        .await
+        .expect("starts");
+    let addr = running.local_addr();
+    let closed_after = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        s.write_all(b"GET /user?id=1 HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).expect("the response");
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+        let idle_since = Instant::now();
+        // Keep-alive: the server keeps the connection until it has been idle too long.
+        let n = s.read(&mut buf).expect("EOF, not a read timeout");
+        assert_eq!(n, 0, "the server closed the connection");
+        idle_since.elapsed()
+    })
+    .await
+    .expect("request");
+    assert!(closed_after >= Duration::from_millis(250), "closed too early: {closed_after:?}");
+    assert!(closed_after < Duration::from_secs(3), "closed too late: {closed_after:?}");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_from_code_turns_unready_and_stops() {
+    let running = Server::new()
+        .with_config(config(|_| {}))
+        .service(HelloworldServer::new(Hello))
+        .start()
+        .await
+        .expect("starts");
+    let state = running.state().clone();
+    assert!(state.is_ready());
+    let addr = running.local_addr();
+    running.shutdown().await;
+    assert!(!state.is_ready());
+    assert!(std::net::TcpStream::connect(addr).is_err());
+}
