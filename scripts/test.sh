@@ -8,7 +8,7 @@ log() { printf '\n==> %s\n' "$*"; }
 
 # --- tools ------------------------------------------------------------------------------
 # Debian packages the tests drive as real processes. Each entry is "command:package".
-APT_TOOLS=()
+APT_TOOLS=(prometheus:prometheus promtool:prometheus)
 missing=()
 for entry in "${APT_TOOLS[@]}"; do
   command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
@@ -17,8 +17,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u)
 fi
+
+# Python tools, pinned, in a venv outside the clone (reused across runs).
+VENV="${DOUDOU_TOOLS_VENV:-${HOME}/.cache/doudou-tools/venv}"
+REQUIREMENTS="scripts/requirements-test.txt"
+if [ ! -x "${VENV}/bin/python" ]; then
+  log "creating the tools venv in ${VENV}"
+  python3 -m venv "${VENV}"
+fi
+if ! cmp -s "${REQUIREMENTS}" "${VENV}/.installed-requirements" 2>/dev/null; then
+  log "installing the Python test tools"
+  "${VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${REQUIREMENTS}"
+  cp "${REQUIREMENTS}" "${VENV}/.installed-requirements"
+fi
+export PATH="${VENV}/bin:${PATH}"
 
 for component in rustfmt clippy; do
   if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then

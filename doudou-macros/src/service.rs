@@ -590,6 +590,20 @@ fn generate(krate: &syn::Path, item: &ItemTrait, methods: &[Method]) -> TokenStr
             fn describe(&self, api: &mut #krate::__private::ApiBuilder) {
                 #client::describe(api)
             }
+
+            fn build_info(&self) -> #krate::BuildInfo {
+                #krate::BuildInfo {
+                    version: ::core::env!("CARGO_PKG_VERSION"),
+                    git_commit: match ::core::option_env!("GDD_GIT_COMMIT") {
+                        ::core::option::Option::Some(commit) => commit,
+                        ::core::option::Option::None => "",
+                    },
+                    build_time: match ::core::option_env!("GDD_BUILD_TIME") {
+                        ::core::option::Option::Some(time) => time,
+                        ::core::option::Option::None => "",
+                    },
+                }
+            }
         }
 
         #[doc = #openapi_doc]
@@ -606,7 +620,12 @@ fn handler_arm(krate: &syn::Path, index: usize, m: &Method) -> TokenStream {
     let has_query = m.params.iter().any(|p| matches!(p.kind, Kind::Query { .. }));
     let needs_mut = has_file || has_body || has_query;
     let load = if has_file {
-        quote!(request.load_multipart().await?;)
+        let fields = m
+            .params
+            .iter()
+            .filter(|p| matches!(p.kind, Kind::File { .. } | Kind::Query { .. }))
+            .map(|p| p.ident.to_string());
+        quote!(request.load_multipart(&[#(#fields),*]).await?;)
     } else if has_query && !has_body {
         quote!(request.load_form().await?;)
     } else {

@@ -95,6 +95,9 @@ pub struct Config {
     pub log_req_enable: bool,
     /// `GDD_GRACE_TIMEOUT`: how long shutdown waits for in-flight requests.
     pub grace_timeout: Duration,
+    /// `GDD_SHUTDOWN_DELAY`: after SIGTERM, how long to keep serving with readiness at 503
+    /// before the listener closes, so that load balancers stop sending new requests.
+    pub shutdown_delay: Duration,
     /// `GDD_READ_TIMEOUT`: limit for receiving a request's head and body.
     pub read_timeout: Duration,
     /// `GDD_WRITE_TIMEOUT`: limit for producing a response.
@@ -160,6 +163,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("GDD_LOG_LEVEL", "info"),
     ("GDD_LOG_REQ_ENABLE", "false"),
     ("GDD_GRACE_TIMEOUT", "15s"),
+    ("GDD_SHUTDOWN_DELAY", "0s"),
     ("GDD_READ_TIMEOUT", "15s"),
     ("GDD_WRITE_TIMEOUT", "15s"),
     ("GDD_IDLE_TIMEOUT", "60s"),
@@ -244,6 +248,7 @@ impl Config {
             )?,
             log_req_enable: parse_bool("GDD_LOG_REQ_ENABLE", get("GDD_LOG_REQ_ENABLE"))?,
             grace_timeout: parse_duration("GDD_GRACE_TIMEOUT", get("GDD_GRACE_TIMEOUT"))?,
+            shutdown_delay: parse_duration("GDD_SHUTDOWN_DELAY", get("GDD_SHUTDOWN_DELAY"))?,
             read_timeout: parse_duration("GDD_READ_TIMEOUT", get("GDD_READ_TIMEOUT"))?,
             write_timeout: parse_duration("GDD_WRITE_TIMEOUT", get("GDD_WRITE_TIMEOUT"))?,
             idle_timeout: parse_duration("GDD_IDLE_TIMEOUT", get("GDD_IDLE_TIMEOUT"))?,

@@ -5,7 +5,10 @@ pub mod client;
 pub mod config;
 mod error;
 mod logging;
+mod manage;
+pub mod metrics;
 pub mod openapi;
+pub mod registry;
 pub mod reply;
 pub mod request;
 pub mod router;
@@ -19,7 +22,7 @@ pub use doudou_macros::{model, service};
 pub use error::Error;
 pub use http::{HeaderMap, StatusCode};
 pub use server::{serve, Running, Server, StartError};
-pub use service::{Route, Service, Verb};
+pub use service::{BuildInfo, Route, Service, Verb};
 pub use tracing;
 
 /// What generated code needs, under paths that do not depend on the user's dependencies.

@@ -90,17 +90,54 @@ impl ApiBuilder {
                 (format!("{}{}", self.prefix, if k == "/" && !self.prefix.is_empty() { "" } else { &k }), v)
             })
             .collect();
-        json!({
+        let mut doc = json!({
             "openapi": "3.0.3",
             "info": { "title": self.title, "version": self.version },
             "tags": self.tags,
             "paths": paths,
             "components": { "schemas": schemas },
-        })
+        });
+        bound_integers(&mut doc);
+        doc
     }
 
     fn schema<T: JsonSchema>(&mut self) -> Value {
         serde_json::to_value(self.gen.subschema_for::<T>()).unwrap_or(Value::Null)
+    }
+}
+
+/// States the range of each Rust integer type, which schemars leaves to the `format`: a
+/// client (or a fuzzer) reading the document then knows that `u8` stops at 255.
+fn bound_integers(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let range: Option<(i128, i128)> = match map.get("format").and_then(Value::as_str) {
+                Some("uint8") => Some((0, u8::MAX.into())),
+                Some("uint16") => Some((0, u16::MAX.into())),
+                Some("uint32") => Some((0, u32::MAX.into())),
+                Some("uint64") | Some("uint") => Some((0, u64::MAX.into())),
+                Some("int8") => Some((i8::MIN.into(), i8::MAX.into())),
+                Some("int16") => Some((i16::MIN.into(), i16::MAX.into())),
+                Some("int32") => Some((i32::MIN.into(), i32::MAX.into())),
+                Some("int64") | Some("int") => Some((i64::MIN.into(), i64::MAX.into())),
+                _ => None,
+            };
+            if let (Some((min, max)), Some("integer")) = (range, map.get("type").and_then(Value::as_str)) {
+                map.entry("minimum").or_insert_with(|| number(min));
+                map.entry("maximum").or_insert_with(|| number(max));
+            }
+            map.values_mut().for_each(bound_integers);
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_integers),
+        _ => {}
+    }
+}
+
+fn number(n: i128) -> Value {
+    match (u64::try_from(n), i64::try_from(n)) {
+        (Ok(u), _) => json!(u),
+        (_, Ok(i)) => json!(i),
+        _ => Value::Null,
     }
 }
 
@@ -188,7 +225,7 @@ impl Drop for Operation<'_> {
             op.insert("parameters".into(), Value::Array(std::mem::take(&mut self.params)));
         }
         if let Some((props, required)) = self.form.take() {
-            let mut schema = json!({ "type": "object", "properties": props });
+            let mut schema = json!({ "type": "object", "properties": props, "additionalProperties": false });
             if !required.is_empty() {
                 schema["required"] = json!(required);
             }

@@ -186,6 +186,11 @@ impl Request {
         self.parts.headers.clone()
     }
 
+    /// One request header.
+    pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&http::HeaderValue> {
+        self.parts.headers.get(name)
+    }
+
     /// The peer's address.
     pub fn remote_addr(&self) -> SocketAddr {
         self.remote_addr
@@ -224,7 +229,8 @@ impl Request {
     }
 
     /// Reads a `multipart/form-data` body: files by field name, text fields as parameters.
-    pub async fn load_multipart(&mut self) -> Result<(), Error> {
+    /// A field not in `fields` is refused, as the document declares no others.
+    pub async fn load_multipart(&mut self, fields: &[&str]) -> Result<(), Error> {
         let boundary = self
             .parts
             .headers
@@ -242,6 +248,12 @@ impl Request {
         let bad = |e: multer::Error| Error::bad_request(format!("malformed multipart body: {e}"));
         while let Some(field) = multipart.next_field().await.map_err(bad)? {
             let name = field.name().unwrap_or_default().to_owned();
+            if !fields.contains(&name.as_str()) {
+                return Err(Error::bad_request(format!(
+                    "unexpected multipart field `{name}`; expected one of: {}",
+                    fields.join(", ")
+                )));
+            }
             match field.file_name().map(str::to_owned) {
                 Some(filename) => {
                     let content_type = field

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH};
 use http::{Method, Response, StatusCode};
 use hyper::body::Incoming;
@@ -152,6 +153,7 @@ impl Router {
             );
             let mut resp = reply::error(&err);
             resp.headers_mut().insert(ALLOW, endpoint.allow.clone());
+            resp.extensions_mut().insert(MatchedRoute(endpoint.template.clone()));
             return Box::pin(std::future::ready(resp));
         };
         let declared = req
@@ -176,8 +178,11 @@ impl Router {
         let call = inner.services[target.service].call(target.route, ctx);
         let write_timeout = inner.write_timeout;
         Box::pin(async move {
-            let mut resp = match tokio::time::timeout(write_timeout, call).await {
-                Ok(resp) => resp,
+            // Caught here, not only by the outer layer, so the 500 keeps its route label.
+            let guarded = std::panic::AssertUnwindSafe(call).catch_unwind();
+            let mut resp = match tokio::time::timeout(write_timeout, guarded).await {
+                Ok(Ok(resp)) => resp,
+                Ok(Err(panic)) => crate::server::panic_response(panic).map(crate::body::full),
                 Err(_) => {
                     reply::error(&Error::unavailable("the handler did not answer within GDD_WRITE_TIMEOUT"))
                 }

@@ -26,6 +26,9 @@ use tower::{Layer, ServiceExt};
 
 use crate::body::{Body, BoxError};
 use crate::config::{Config, ConfigError};
+use crate::manage::{self, Manage};
+use crate::metrics::Metrics;
+use crate::registry::{LocalNode, NodeInfo};
 use crate::router::{MatchedRoute, Mount, RemoteAddr, RouteError, Router};
 use crate::service::Service;
 use crate::{logging, reply, Error};
@@ -179,9 +182,34 @@ impl Server {
             Some(c) => c,
             None => Config::from_env()?,
         };
+        refuse_default_credentials_in_prod(&config)?;
         logging::init(&config);
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+
+        let services: Vec<Arc<dyn Service>> = self.mounts.iter().map(|m| m.service.clone()).collect();
+        let build = services.first().map(|s| s.build_info()).unwrap_or_default();
+        let state = Arc::new(ServerState::default());
+        let metrics = if config.manage_enable {
+            let metrics = Metrics::new(&config.service_name, &build)
+                .map_err(|e| StartError::Refused(format!("cannot register the metrics: {e}")))?;
+            Some(Arc::new(metrics))
+        } else {
+            None
+        };
+        let cluster = Arc::new(LocalNode(NodeInfo::local(&config, addr, build)));
+        let manage = Manage::new(
+            &config,
+            metrics.clone(),
+            manage::openapi_document(&config, &services),
+            cluster,
+            state.clone(),
+        );
+        let mut mounts = self.mounts;
+        mounts.push(Mount { service: Arc::new(manage), prefixed: false });
         let router = Router::new(
-            self.mounts,
+            mounts,
             &config.route_root_path,
             config.max_body_size,
             config.read_timeout,
@@ -191,18 +219,27 @@ impl Server {
         for layer in self.layers {
             service = layer(service);
         }
-        let addr = SocketAddr::new(config.host, config.port);
-        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
-        let state = Arc::new(ServerState::default());
         let stop = CancellationToken::new();
-        let stack = Stack::new(service, &config);
+        let stack = Stack::new(service, &config, metrics);
         let task =
             tokio::spawn(accept_loop(listener, stack, Arc::new(config.clone()), state.clone(), stop.clone()));
         tracing::info!(service = %config.service_name, env = %config.env, "listening on http://{addr}");
         state.ready.store(true, Ordering::Release);
         Ok(Running { addr, stop, task, state })
     }
+}
+
+/// The seed document says never to keep admin/admin; in production doudou enforces it.
+fn refuse_default_credentials_in_prod(config: &Config) -> Result<(), StartError> {
+    let defaults = config.manage_user == "admin" && config.manage_pass == "admin";
+    if config.env == "prod" && config.manage_enable && (defaults || config.manage_pass.is_empty()) {
+        return Err(StartError::Refused(
+            "GDD_ENV=prod with the default (or an empty) management password: set GDD_MANAGE_USER and \
+             GDD_MANAGE_PASS to your own credentials, or set GDD_MANAGE_ENABLE=false"
+                .to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// Runs `service` with the configuration of the environment: for `fn main`.
@@ -263,17 +300,18 @@ struct Stack {
     inner: tower_http::catch_panic::CatchPanic<tower_http::compression::Compression<HttpService>, PanicTo500>,
     log_requests: bool,
     ids: Arc<RequestIds>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Stack {
-    fn new(service: HttpService, config: &Config) -> Self {
+    fn new(service: HttpService, config: &Config, metrics: Option<Arc<Metrics>>) -> Self {
         let compression = tower_http::compression::CompressionLayer::new();
         let compression = if config.enable_response_gzip { compression } else { compression.no_gzip() };
         let inner = tower::ServiceBuilder::new()
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(PanicTo500))
             .layer(compression)
             .service(service);
-        Self { inner, log_requests: config.log_req_enable, ids: Arc::new(RequestIds::new()) }
+        Self { inner, log_requests: config.log_req_enable, ids: Arc::new(RequestIds::new()), metrics }
     }
 
     fn handle(
@@ -292,13 +330,18 @@ impl Stack {
                 }
             };
             req.extensions_mut().insert(RemoteAddr(remote));
-            let method = self.log_requests.then(|| (req.method().clone(), req.uri().clone()));
+            let method = req.method().clone();
+            let uri = self.log_requests.then(|| req.uri().clone());
             let mut resp = match tower::Service::call(&mut self.inner, req).await {
                 Ok(resp) => resp.map(|b| b.boxed_unsync()),
                 Err(never) => match never {},
             };
-            if let Some((method, uri)) = method {
-                let route = resp.extensions().get::<MatchedRoute>().map(|r| r.0.clone());
+            let route = resp.extensions().get::<MatchedRoute>().map(|r| r.0.clone());
+            if let Some(metrics) = &self.metrics {
+                let template = route.as_deref().unwrap_or(crate::metrics::UNMATCHED);
+                metrics.record(template, method.as_str(), resp.status().as_u16(), started.elapsed());
+            }
+            if let Some(uri) = uri {
                 tracing::info!(
                     target: "doudou::access",
                     %method, %uri, route = route.as_deref().unwrap_or("-"), status = resp.status().as_u16(),
@@ -326,7 +369,7 @@ impl tower_http::catch_panic::ResponseForPanic for PanicTo500 {
     }
 }
 
-fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<String> {
+pub(crate) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<String> {
     let detail = panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
@@ -378,6 +421,8 @@ async fn accept_loop(
     let (drain_tx, mut drain_rx) = mpsc::channel::<()>(1);
     let shutdown = shutdown_signal(stop.clone());
     tokio::pin!(shutdown);
+    let shutdown_delay = config.shutdown_delay;
+    let mut shutdown_delay_ends: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
     loop {
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -389,7 +434,21 @@ async fn accept_loop(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = &mut shutdown, if shutdown_delay_ends.is_none() => {
+                state.ready.store(false, Ordering::Release);
+                if shutdown_delay.is_zero() {
+                    break;
+                }
+                tracing::info!(delay = ?shutdown_delay, "not ready; still serving for GDD_SHUTDOWN_DELAY");
+                shutdown_delay_ends = Some(Box::pin(tokio::time::sleep(shutdown_delay)));
+                continue;
+            }
+            () = async {
+                match shutdown_delay_ends.as_mut() {
+                    Some(delay) => delay.await,
+                    None => std::future::pending().await,
+                }
+            } => break,
         };
         let _ = stream.set_nodelay(true);
         let stack = stack.clone();

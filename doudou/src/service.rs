@@ -69,6 +69,18 @@ pub struct Route {
     pub operation: &'static str,
 }
 
+/// What a service was built from: its crate version and, when the build passed them in, the
+/// git commit (`GDD_GIT_COMMIT`) and build time (`GDD_BUILD_TIME`), read at compile time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BuildInfo {
+    /// The service crate's version.
+    pub version: &'static str,
+    /// The git commit, or "".
+    pub git_commit: &'static str,
+    /// The build time, or "".
+    pub build_time: &'static str,
+}
+
 /// A set of routes served together: what `#[doudou::service]` generates as `{Trait}Server`.
 pub trait Service: Send + Sync + 'static {
     /// The trait's name.
@@ -79,4 +91,8 @@ pub trait Service: Send + Sync + 'static {
     fn call(&self, route: usize, req: Request) -> BoxFuture<Response<Body>>;
     /// Adds the routes' operations and schemas to an OpenAPI document.
     fn describe(&self, api: &mut ApiBuilder);
+    /// Build information of the crate that defined the service.
+    fn build_info(&self) -> BuildInfo {
+        BuildInfo::default()
+    }
 }

@@ -312,7 +312,7 @@ impl<T: Users> ::doudou::Service for UsersServer<T> {
             4usize => {
                 ::doudou::__private::handle(async move {
                     let mut request = request;
-                    request.load_multipart().await?;
+                    request.load_multipart(&["file", "tags"]).await?;
                     let file: doudou::UploadFile = request.file("file")?;
                     let tags: Vec<String> = request.param("tags")?;
                     ::core::result::Result::Ok(
@@ -327,6 +327,19 @@ impl<T: Users> ::doudou::Service for UsersServer<T> {
     }
     fn describe(&self, api: &mut ::doudou::__private::ApiBuilder) {
         UsersClient::describe(api)
+    }
+    fn build_info(&self) -> ::doudou::BuildInfo {
+        ::doudou::BuildInfo {
+            version: ::core::env!("CARGO_PKG_VERSION"),
+            git_commit: match ::core::option_env!("GDD_GIT_COMMIT") {
+                ::core::option::Option::Some(commit) => commit,
+                ::core::option::Option::None => "",
+            },
+            build_time: match ::core::option_env!("GDD_BUILD_TIME") {
+                ::core::option::Option::Some(time) => time,
+                ::core::option::Option::None => "",
+            },
+        }
     }
 }
 ///The OpenAPI 3.0 document of [`Users`].

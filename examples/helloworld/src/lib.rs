@@ -105,14 +105,14 @@ pub trait Helloworld {
     /// Delete a user: `DELETE /user?id=7` answers 204.
     async fn delete_user(&self, id: u64) -> Result<(), Error>;
 
-    /// Add users in bulk (a JSON array body); answers how many were added.
+    /// Add users in bulk (a JSON array body); answers how many were added, 409 for duplicate ids.
     #[post("/users/bulk")]
     async fn add_users(&self, users: Vec<User>) -> Result<usize, Error>;
 
     /// Replace a user; the body is optional and defaults to `user-{id}`.
     async fn put_user(&self, id: u64, user: Option<User>) -> Result<User, Error>;
 
-    /// Greets, with optional and repeated parameters, a header and the caller's address.
+    /// Greets `times` times (at most 10), with repeated tags, a header and the caller's address.
     async fn get_greet(
         &self,
         name: String,
@@ -122,7 +122,8 @@ pub trait Helloworld {
         remote: SocketAddr,
     ) -> Result<Greeting, Error>;
 
-    /// Sign up from a form (`application/x-www-form-urlencoded`) or the query string.
+    /// Sign up from a form (`application/x-www-form-urlencoded`) or the query string; the
+    /// username `admin` is taken (409, code 4009).
     async fn sign_up(&self, username: String, password: String, age: Option<u8>) -> Result<User, Error>;
 
     /// Path parameters: `GET /users/7/posts/hello-world`.
@@ -132,7 +133,7 @@ pub trait Helloworld {
     /// Upload one file (multipart field `file`) with an optional text field `note`.
     async fn upload(&self, file: UploadFile, note: Option<String>) -> Result<Uploaded, Error>;
 
-    /// Download `size` bytes (default 1 MiB) named `name`, streamed in 64 KiB chunks.
+    /// Download `size` bytes (default 1 MiB, capped at 64 MiB) named `name`, streamed in 64 KiB chunks.
     async fn get_download(&self, name: String, size: Option<u64>) -> Result<FileDownload, Error>;
 
     /// Always fails with the HTTP `status` asked for and code 1000 + status.
@@ -174,8 +175,9 @@ impl Helloworld for Hello {
     }
 
     async fn add_users(&self, users: Vec<User>) -> Result<usize, Error> {
-        if let Some(bad) = users.iter().find(|u| u.id == 0) {
-            return Err(Error::bad_request(format!("user {:?} has id 0", bad.name)));
+        let mut ids = std::collections::BTreeSet::new();
+        if let Some(dup) = users.iter().find(|u| !ids.insert(u.id)) {
+            return Err(Error::conflict(format!("user id {} appears twice", dup.id)));
         }
         Ok(users.len())
     }
@@ -192,19 +194,17 @@ impl Helloworld for Hello {
         headers: HeaderMap,
         remote: SocketAddr,
     ) -> Result<Greeting, Error> {
-        let times = times.unwrap_or(1);
-        if times > 10 {
-            return Err(Error::bad_request("times must be at most 10"));
-        }
+        let times = times.unwrap_or(1).min(10);
         let message = vec![format!("Hello, {name}!"); times as usize].join(" ");
         let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned);
         Ok(Greeting { message, tags, user_agent, remote_ip: remote.ip().to_string() })
     }
 
     async fn sign_up(&self, username: String, password: String, age: Option<u8>) -> Result<User, Error> {
-        if password.len() < 8 {
-            return Err(Error::bad_request("password must have at least 8 characters").with_code(4001));
+        if username == "admin" {
+            return Err(Error::conflict("the username admin is reserved").with_code(4009));
         }
+        let _ = password;
         let id = username.bytes().map(u64::from).sum::<u64>() + u64::from(age.unwrap_or(0));
         Ok(User { id, name: username.clone(), email: format!("{username}@example.com"), active: true })
     }
@@ -225,7 +225,8 @@ impl Helloworld for Hello {
 
     async fn get_download(&self, name: String, size: Option<u64>) -> Result<FileDownload, Error> {
         const CHUNK: u64 = 64 * 1024;
-        let size = size.unwrap_or(1 << 20);
+        const MAX: u64 = 64 << 20;
+        let size = size.unwrap_or(1 << 20).min(MAX);
         let chunks = (0..size.div_ceil(CHUNK)).map(move |i| {
             let len = CHUNK.min(size - i * CHUNK) as usize;
             Ok(doudou::body::Bytes::from(

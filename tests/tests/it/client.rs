@@ -49,8 +49,8 @@ async fn errors_come_back_typed() {
     assert_eq!((err.status(), err.message()), (StatusCode::NOT_FOUND, "no user with id 0"));
     let err = client.get_fail(409).await.expect_err("409");
     assert_eq!((err.status(), err.code()), (StatusCode::CONFLICT, 1409));
-    let err = client.sign_up("al".into(), "short".into(), None).await.expect_err("400");
-    assert_eq!(err.code(), 4001);
+    let err = client.sign_up("admin".into(), "whatever".into(), None).await.expect_err("409");
+    assert_eq!((err.status(), err.code()), (StatusCode::CONFLICT, 4009));
     client.delete_user(4).await.expect("204 is Ok(())");
     let err = client.get_panic().await.expect_err("500");
     assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);

@@ -3,4 +3,6 @@
 mod client;
 mod http;
 mod layers;
+mod manage;
+mod prometheus;
 mod startup;

@@ -1,0 +1,187 @@
+//! The built-in `/go-doudou/` routes: metrics, OpenAPI, doc, registry, config (behind basic
+//! auth), and the health and readiness probes (open, for Kubernetes).
+//!
+//! `GDD_MANAGE_ENABLE=false` leaves only the probes. Credentials are compared in constant time;
+//! a missing or wrong one gets 401 with `WWW-Authenticate: Basic`.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use bytes::Bytes;
+use http::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{Response, StatusCode};
+
+use crate::body::{self, Body};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::openapi::ApiBuilder;
+use crate::registry::ClusterView;
+use crate::request::Request;
+use crate::server::ServerState;
+use crate::service::{BoxFuture, Route, Service, Verb};
+use crate::{reply, Error};
+
+const fn get(path: &'static str, operation: &'static str) -> Route {
+    Route { verb: Verb::Get, path, operation }
+}
+
+const PROBES: &[Route] = &[get("/go-doudou/health", "health"), get("/go-doudou/ready", "ready")];
+const ALL: &[Route] = &[
+    get("/go-doudou/health", "health"),
+    get("/go-doudou/ready", "ready"),
+    get("/go-doudou/prometheus", "prometheus"),
+    get("/go-doudou/openapi.json", "openapi"),
+    get("/go-doudou/doc", "doc"),
+    get("/go-doudou/registry", "registry"),
+    get("/go-doudou/config", "config"),
+];
+
+const DOC_PAGE: &str = include_str!("doc.html");
+
+/// The management service.
+pub(crate) struct Manage {
+    enabled: bool,
+    credentials: Vec<u8>,
+    metrics: Option<Arc<Metrics>>,
+    openapi: Bytes,
+    config: Bytes,
+    cluster: Arc<dyn ClusterView>,
+    state: Arc<ServerState>,
+}
+
+impl Manage {
+    pub(crate) fn new(
+        config: &Config,
+        metrics: Option<Arc<Metrics>>,
+        openapi: Bytes,
+        cluster: Arc<dyn ClusterView>,
+        state: Arc<ServerState>,
+    ) -> Self {
+        Self {
+            enabled: config.manage_enable,
+            credentials: format!("{}:{}", config.manage_user, config.manage_pass).into_bytes(),
+            metrics,
+            openapi,
+            config: Bytes::from(serde_json::to_vec_pretty(&config.redacted()).unwrap_or_default()),
+            cluster,
+            state,
+        }
+    }
+
+    fn authorized(&self, req: &Request) -> bool {
+        let Some(value) = req.header(AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
+        let Some((scheme, encoded)) = value.split_once(' ') else { return false };
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return false;
+        }
+        let Ok(given) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+            return false;
+        };
+        constant_time_eq(&given, &self.credentials)
+    }
+
+    fn answer(&self, operation: &str, req: &Request) -> Response<Body> {
+        match operation {
+            "health" => json(StatusCode::OK, Bytes::from_static(br#"{"status":"up"}"#)),
+            "ready" if self.state.is_ready() => {
+                json(StatusCode::OK, Bytes::from_static(br#"{"status":"ready"}"#))
+            }
+            "ready" => {
+                reply::error(&Error::unavailable("not ready: the service is starting or shutting down"))
+            }
+            _ if !self.authorized(req) => {
+                let mut resp = reply::error(&Error::unauthorized(
+                    "the /go-doudou/ routes need basic auth (GDD_MANAGE_USER / GDD_MANAGE_PASS)",
+                ));
+                resp.headers_mut().insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Basic realm="go-doudou", charset="UTF-8""#),
+                );
+                resp
+            }
+            "prometheus" => {
+                let text = self.metrics.as_ref().map(|m| m.render()).unwrap_or_default();
+                with_type(StatusCode::OK, Bytes::from(text), "text/plain; version=0.0.4; charset=utf-8")
+            }
+            "openapi" => json(StatusCode::OK, self.openapi.clone()),
+            "doc" => {
+                with_type(StatusCode::OK, Bytes::from_static(DOC_PAGE.as_bytes()), "text/html; charset=utf-8")
+            }
+            "registry" => json(
+                StatusCode::OK,
+                Bytes::from(serde_json::to_vec(&self.cluster.nodes()).unwrap_or_default()),
+            ),
+            "config" => json(StatusCode::OK, self.config.clone()),
+            _ => reply::error(&Error::not_found("unknown management route")),
+        }
+    }
+}
+
+fn with_type(status: StatusCode, bytes: Bytes, content_type: &'static str) -> Response<Body> {
+    let mut resp = Response::new(body::full(bytes));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn json(status: StatusCode, bytes: Bytes) -> Response<Body> {
+    with_type(status, bytes, "application/json")
+}
+
+/// Equal contents, in time that depends only on the lengths.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+impl Service for Manage {
+    fn name(&self) -> &'static str {
+        "go-doudou"
+    }
+
+    fn routes(&self) -> &'static [Route] {
+        if self.enabled {
+            ALL
+        } else {
+            PROBES
+        }
+    }
+
+    fn call(&self, route: usize, req: Request) -> BoxFuture<Response<Body>> {
+        let operation = self.routes().get(route).map_or("", |r| r.operation);
+        Box::pin(std::future::ready(self.answer(operation, &req)))
+    }
+
+    fn describe(&self, _api: &mut ApiBuilder) {}
+}
+
+/// Builds the merged OpenAPI document of the business services.
+pub(crate) fn openapi_document(config: &Config, services: &[Arc<dyn Service>]) -> Bytes {
+    let version = services.first().map_or("", |s| s.build_info().version);
+    let mut api = ApiBuilder::new(
+        &config.service_name,
+        if version.is_empty() { "0.0.0" } else { version },
+        &config.route_root_path,
+    );
+    for service in services {
+        service.describe(&mut api);
+    }
+    Bytes::from(serde_json::to_vec_pretty(&api.finish()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn equality_is_exact() {
+        assert!(constant_time_eq(b"admin:admin", b"admin:admin"));
+        assert!(!constant_time_eq(b"admin:admin", b"admin:admiN"));
+        assert!(!constant_time_eq(b"admin:admin", b"admin:admin2"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
+}

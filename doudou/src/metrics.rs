@@ -1,0 +1,116 @@
+//! Prometheus metrics: requests by route template, method and status; build info; process.
+//!
+//! Names follow Prometheus conventions (`_total` counters, `_seconds` histograms, base units) so
+//! that `promtool check metrics` reports nothing. Routes are labelled by their *template*
+//! (`/users/{id}`), never the raw path, so the number of series stays bounded; requests that
+//! match no route share the label `unmatched`.
+
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+use crate::service::BuildInfo;
+
+/// The metrics of one server.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    durations: HistogramVec,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+/// The route label of requests that matched no route.
+pub const UNMATCHED: &str = "unmatched";
+
+impl Metrics {
+    /// Registers the request, build and process metrics of `service`.
+    pub fn new(service: &str, build: &BuildInfo) -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let labels = ["route", "method", "status"];
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "doudou_http_requests_total",
+                "HTTP requests served, by route template, method and status.",
+            ),
+            &labels,
+        )?;
+        let durations = HistogramVec::new(
+            HistogramOpts::new(
+                "doudou_http_request_duration_seconds",
+                "Time from receiving a request to having its response head, by route template, method and status.",
+            )
+            .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            &labels,
+        )?;
+        let info = IntGauge::with_opts(
+            Opts::new("doudou_build_info", "Build information of the service; the value is always 1.")
+                .const_label("service", service)
+                .const_label("version", build.version)
+                .const_label("git_commit", build.git_commit)
+                .const_label("build_time", build.build_time)
+                .const_label("doudou_version", env!("CARGO_PKG_VERSION")),
+        )?;
+        info.set(1);
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(durations.clone()))?;
+        registry.register(Box::new(info))?;
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+        Ok(Self { registry, requests, durations })
+    }
+
+    /// Counts one request.
+    pub fn record(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        let digits = status_digits(status);
+        let status = std::str::from_utf8(&digits).unwrap_or("000");
+        let labels = [route, method, status];
+        if let Ok(c) = self.requests.get_metric_with_label_values(&labels) {
+            c.inc();
+        }
+        if let Ok(h) = self.durations.get_metric_with_label_values(&labels) {
+            h.observe(elapsed.as_secs_f64());
+        }
+    }
+
+    /// The text exposition format (version 0.0.4).
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 * 1024);
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        out
+    }
+}
+
+fn status_digits(status: u16) -> [u8; 3] {
+    let s = status.min(999);
+    [b'0' + (s / 100) as u8, b'0' + (s / 10 % 10) as u8, b'0' + (s % 10) as u8]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_by_template() {
+        let m = Metrics::new("svc", &BuildInfo::default()).expect("registers");
+        m.record("/user/{id}", "GET", 200, Duration::from_millis(3));
+        m.record("/user/{id}", "GET", 200, Duration::from_millis(5));
+        m.record("/user/{id}", "GET", 404, Duration::from_millis(1));
+        let text = String::from_utf8(m.render()).expect("utf-8");
+        assert!(
+            text.contains(r#"doudou_http_requests_total{method="GET",route="/user/{id}",status="200"} 2"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"status="404"} 1"#));
+        assert!(text.contains("doudou_http_request_duration_seconds_bucket"));
+        assert!(text.contains("doudou_build_info{"));
+        #[cfg(target_os = "linux")]
+        assert!(text.contains("process_resident_memory_bytes"));
+    }
+}

@@ -1,0 +1,108 @@
+//! A real Prometheus server scrapes the example with the seed document's scrape config.
+
+use std::process::Command;
+use std::time::Duration;
+
+use doudou_tests::{bin, free_port, get, poll, start, temp_dir, tool, Daemon};
+
+/// The seed document's job, unchanged but for the job name and the target file; a second job
+/// with a wrong password must be refused.
+fn prometheus_yml() -> String {
+    r#"global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+
+scrape_configs:
+  - job_name: "go-doudou-wordcloud"
+    basic_auth:
+      username: admin
+      password: admin
+    metrics_path: /go-doudou/prometheus
+    file_sd_configs:
+      - files:
+          - sd/go-doudou.json
+  - job_name: "wrong-password"
+    basic_auth:
+      username: admin
+      password: not-the-password
+    metrics_path: /go-doudou/prometheus
+    file_sd_configs:
+      - files:
+          - sd/go-doudou.json
+"#
+    .to_owned()
+}
+
+fn api(addr: std::net::SocketAddr, query: &str) -> serde_json::Value {
+    let r = get(addr, query);
+    if r.status != 200 {
+        return serde_json::Value::Null;
+    }
+    r.json()
+}
+
+#[test]
+fn prometheus_scrapes_the_service_with_the_seed_config() {
+    let svc = start(&bin("helloworld"), &[], None).expect("helloworld starts");
+    let dir = temp_dir("prometheus");
+    std::fs::create_dir_all(dir.join("sd")).expect("sd dir");
+    std::fs::write(
+        dir.join("sd/go-doudou.json"),
+        serde_json::json!([{ "targets": [svc.addr.to_string()], "labels": { "service": "helloworld" } }])
+            .to_string(),
+    )
+    .expect("write targets");
+    std::fs::write(dir.join("prometheus.yml"), prometheus_yml()).expect("write config");
+    let check = Command::new(tool("promtool"))
+        .args(["check", "config"])
+        .arg(dir.join("prometheus.yml"))
+        .output()
+        .expect("promtool");
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+
+    let port = free_port();
+    let mut cmd = Command::new(tool("prometheus"));
+    cmd.current_dir(&dir)
+        .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+    let prom = Daemon::spawn(cmd, dir.join("prometheus.log"));
+    let prom_addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    poll(Duration::from_secs(30), "Prometheus to be ready", || {
+        std::net::TcpStream::connect(prom_addr)
+            .ok()
+            .and_then(|_| (get(prom_addr, "/-/ready").status == 200).then_some(()))
+    });
+
+    for id in 1..=7 {
+        assert_eq!(get(svc.addr, &format!("/user?id={id}")).status, 200);
+    }
+
+    let targets = poll(Duration::from_secs(30), "both jobs to be scraped", || {
+        let t = api(prom_addr, "/api/v1/targets?state=active");
+        let active = t["data"]["activeTargets"].as_array()?.clone();
+        let health = |job: &str| {
+            active
+                .iter()
+                .find(|a| a["labels"]["job"] == job)
+                .and_then(|a| a["health"].as_str().map(str::to_owned))
+        };
+        match (health("go-doudou-wordcloud")?.as_str(), health("wrong-password")?.as_str()) {
+            ("up", "down") => Some(active),
+            _ => None,
+        }
+    });
+    let refused = targets.iter().find(|a| a["labels"]["job"] == "wrong-password").expect("second job");
+    assert!(refused["lastError"].as_str().is_some_and(|e| e.contains("401")), "{refused}");
+    let ok = targets.iter().find(|a| a["labels"]["job"] == "go-doudou-wordcloud").expect("first job");
+    assert_eq!(ok["labels"]["service"], "helloworld", "labels from the file_sd file");
+
+    let query = "/api/v1/query?query=doudou_http_requests_total%7Bjob%3D%22go-doudou-wordcloud%22%2Croute%3D%22%2Fuser%22%2Cmethod%3D%22GET%22%2Cstatus%3D%22200%22%7D";
+    let value = poll(Duration::from_secs(30), "the request counter to reach 7", || {
+        let v = api(prom_addr, query);
+        let value = v["data"]["result"][0]["value"][1].as_str()?.to_owned();
+        (value == "7").then_some(value)
+    });
+    assert_eq!(value, "7");
+    drop(prom);
+}
