@@ -14,7 +14,7 @@ use syn::{
 };
 
 /// Method names the generated client and server use for themselves.
-const RESERVED: &[&str] = &["new", "with_client", "from_arc", "describe"];
+const RESERVED: &[&str] = &["new", "discover", "with_client", "from_arc", "describe"];
 
 const SCALARS: &[&str] = &[
     "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
@@ -524,6 +524,13 @@ fn generate(krate: &syn::Path, item: &ItemTrait, methods: &[Method]) -> TokenStr
             /// A client of the instance at `base_url`, e.g. `http://127.0.0.1:6060`.
             #vis fn new(base_url: impl ::core::convert::Into<::std::string::String>) -> Self {
                 Self { client: #krate::Client::new(base_url) }
+            }
+
+            /// A client of the instances of `service` (their `GDD_SERVICE_NAME`) found through
+            /// gossip, load-balanced by their weights; a call that cannot connect is retried on
+            /// another instance.
+            #vis fn discover(service: impl ::core::convert::Into<::std::string::String>) -> Self {
+                Self { client: #krate::Client::discover(service) }
             }
 
             /// A client over an existing `doudou::Client`, e.g. one with a load-balancing provider.

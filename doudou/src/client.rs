@@ -24,6 +24,16 @@ pub trait ServiceProvider: Send + Sync + 'static {
     /// The base URL (`http://host:port/root`) of the instance for the next call, or `None`
     /// when no instance is known.
     fn pick(&self) -> Option<String>;
+
+    /// How many instances there are to choose from (bounds the retries on other instances).
+    fn count(&self) -> usize {
+        1
+    }
+
+    /// What the provider stands for, for error messages.
+    fn describe(&self) -> String {
+        "the service".to_owned()
+    }
 }
 
 /// A provider of one fixed base URL.
@@ -36,6 +46,21 @@ impl FixedProvider {
     /// Always `base_url` (a trailing `/` is ignored).
     pub fn new(base_url: impl Into<String>) -> Self {
         Self { base_url: base_url.into().trim_end_matches('/').to_owned() }
+    }
+
+    /// The base URL in the variable `var` (process environment or `.env` files), e.g.
+    /// `FixedProvider::from_env("USERS_URL")` for a service outside the cluster.
+    pub fn from_env(var: &'static str) -> Result<Self, crate::config::ConfigError> {
+        let config = crate::Config::from_env()?;
+        match config.var(var).map(str::trim) {
+            Some(url) if url.starts_with("http://") => Ok(Self::new(url)),
+            Some(other) => Err(crate::config::ConfigError::Invalid {
+                var,
+                value: other.to_owned(),
+                expected: "a base URL such as http://users:6060",
+            }),
+            None => Err(crate::config::ConfigError::Missing { var }),
+        }
     }
 }
 
@@ -62,6 +87,12 @@ impl Client {
     /// A client of the service at `base_url`, e.g. `http://127.0.0.1:6060`.
     pub fn new(base_url: impl Into<String>) -> Self {
         Self::with_provider(FixedProvider::new(base_url))
+    }
+
+    /// A client of the instances of `service` (its `GDD_SERVICE_NAME`) in the gossip cluster,
+    /// load-balanced by smooth weighted round robin.
+    pub fn discover(service: impl Into<String>) -> Self {
+        Self::with_provider(crate::sd::Discover::new(service))
     }
 
     /// A client of the instances `provider` picks.
@@ -193,43 +224,58 @@ impl Call<'_> {
         path
     }
 
-    /// Sends the call; a non-2xx answer becomes the server's error.
+    /// Sends the call; a non-2xx answer becomes the server's error. A call that cannot connect
+    /// is retried on another instance; an idempotent call (GET, HEAD, PUT, DELETE) is also
+    /// retried after other transport failures; a call that got an answer never is.
     pub async fn send(mut self) -> Result<Reply, Error> {
         if !self.files.is_empty() {
             self.multipart();
         }
-        let base = self
-            .client
-            .provider
-            .pick()
-            .ok_or_else(|| Error::unavailable("no instance of the service is available"))?;
-        let uri = self.uri(&base);
-        let mut builder = http::Request::builder().method(self.method.clone()).uri(&uri);
-        if let Some(h) = builder.headers_mut() {
-            *h = std::mem::take(&mut self.headers);
-        }
-        let body = match self.body.take() {
-            Some((ct, bytes)) => {
-                builder = builder.header(CONTENT_TYPE, ct);
-                body::full(bytes)
+        let provider = &self.client.provider;
+        let attempts = provider.count().clamp(1, 3);
+        let idempotent = matches!(self.method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE);
+        let headers = std::mem::take(&mut self.headers);
+        let body = self.body.take();
+        let mut last = None;
+        for _ in 0..attempts {
+            let base = provider.pick().ok_or_else(|| {
+                Error::unavailable(format!("no instance of {} is available", provider.describe()))
+            })?;
+            let uri = self.uri(&base);
+            let mut builder = http::Request::builder().method(self.method.clone()).uri(&uri);
+            if let Some(h) = builder.headers_mut() {
+                h.clone_from(&headers);
             }
-            None => body::empty(),
-        };
-        let req = builder
-            .body(body)
-            .map_err(|e| Error::bad_request(format!("cannot build a request to {uri}: {e}")))?;
-        let resp = self
-            .client
-            .http
-            .request(req)
-            .await
-            .map_err(|e| Error::unavailable(format!("cannot call {} {uri}: {e}", self.method)))?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(Reply { resp });
+            let req_body = match &body {
+                Some((ct, bytes)) => {
+                    builder = builder.header(CONTENT_TYPE, ct);
+                    body::full(bytes.clone())
+                }
+                None => body::empty(),
+            };
+            let req = builder
+                .body(req_body)
+                .map_err(|e| Error::bad_request(format!("cannot build a request to {uri}: {e}")))?;
+            match self.client.http.request(req).await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    if status.is_success() {
+                        return Ok(Reply { resp });
+                    }
+                    let bytes = resp.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+                    return Err(Error::from_body(status, &bytes));
+                }
+                Err(e) => {
+                    let retry = e.is_connect() || idempotent;
+                    tracing::debug!(%uri, error = %e, retry, "call failed");
+                    last = Some(Error::unavailable(format!("cannot call {} {uri}: {e}", self.method)));
+                    if !retry {
+                        break;
+                    }
+                }
+            }
         }
-        let bytes = resp.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-        Err(Error::from_body(status, &bytes))
+        Err(last.unwrap_or_else(|| Error::unavailable("the call was not attempted")))
     }
 }
 

@@ -26,6 +26,12 @@ pub enum ConfigError {
         /// What would have been accepted.
         expected: &'static str,
     },
+    /// A required variable is not set.
+    #[error("{var} is not set: set it in the environment or a .env file")]
+    Missing {
+        /// The variable's name.
+        var: &'static str,
+    },
     /// A `.env` file exists but cannot be read or parsed.
     #[error("cannot load {}: {message}", path.display())]
     File {
@@ -118,8 +124,47 @@ pub struct Config {
     pub discovery_mode: DiscoveryMode,
     /// `GDD_WEIGHT`: load-balancing weight, at least 1.
     pub weight: u32,
+    /// The `GDD_MEM_*` gossip settings.
+    pub mem: MemConfig,
     /// Every variable of every layer, by upper-case name, for the service's own settings.
     vars: BTreeMap<String, String>,
+}
+
+/// The gossip (memberlist) settings, `GDD_MEM_*`.
+#[derive(Debug, Clone)]
+pub struct MemConfig {
+    /// `GDD_MEM_SEED`: `host[:port]` of seeds (IPs or DNS names; port 7946 by default).
+    pub seeds: Vec<String>,
+    /// `GDD_MEM_NAME`: the unique node name (default: the host name).
+    pub name: String,
+    /// `GDD_MEM_HOST`: the advertised address; a leading `.` is appended to the host name.
+    pub host: String,
+    /// `GDD_MEM_PORT`: the gossip port, TCP and UDP; 0 picks a free one.
+    pub port: u16,
+    /// `GDD_MEM_CIDRS_ALLOWED`: only these networks may join (empty: all).
+    pub cidrs_allowed: Vec<ipnet::IpNet>,
+    /// `GDD_MEM_SECRET`: a shared secret; gossip is then encrypted and verified.
+    pub secret: String,
+    /// `GDD_MEM_LABEL`: the cluster label; nodes of another label are refused.
+    pub label: String,
+    /// `GDD_MEM_DEAD_TIMEOUT`: how long dead nodes are still gossiped to.
+    pub dead_timeout: Duration,
+    /// `GDD_MEM_SYNC_INTERVAL`: the interval of full state syncs (push/pull).
+    pub sync_interval: Duration,
+    /// `GDD_MEM_RECLAIM_TIMEOUT`: after this, a dead node's name may come back with another address.
+    pub reclaim_timeout: Duration,
+    /// `GDD_MEM_PROBE_INTERVAL`: the failure-detection probe interval.
+    pub probe_interval: Duration,
+    /// `GDD_MEM_PROBE_TIMEOUT`: how long to wait for a probe's answer.
+    pub probe_timeout: Duration,
+    /// `GDD_MEM_SUSPICION_MULT`: the multiplier of the time a suspect node has to refute.
+    pub suspicion_mult: usize,
+    /// `GDD_MEM_GOSSIP_NODES`: how many nodes each gossip round reaches.
+    pub gossip_nodes: usize,
+    /// `GDD_MEM_GOSSIP_INTERVAL`: the gossip interval.
+    pub gossip_interval: Duration,
+    /// `GDD_MEM_TCP_TIMEOUT`: the timeout of stream (TCP) operations.
+    pub tcp_timeout: Duration,
 }
 
 /// A `.env` file as a `config` source.
@@ -174,6 +219,22 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("GDD_MANAGE_PASS", "admin"),
     ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
     ("GDD_WEIGHT", "1"),
+    ("GDD_MEM_SEED", ""),
+    ("GDD_MEM_NAME", ""),
+    ("GDD_MEM_HOST", ""),
+    ("GDD_MEM_PORT", "7946"),
+    ("GDD_MEM_CIDRS_ALLOWED", ""),
+    ("GDD_MEM_SECRET", ""),
+    ("GDD_MEM_LABEL", ""),
+    ("GDD_MEM_DEAD_TIMEOUT", "30s"),
+    ("GDD_MEM_SYNC_INTERVAL", "30s"),
+    ("GDD_MEM_RECLAIM_TIMEOUT", "3s"),
+    ("GDD_MEM_PROBE_INTERVAL", "500ms"),
+    ("GDD_MEM_PROBE_TIMEOUT", "1s"),
+    ("GDD_MEM_SUSPICION_MULT", "4"),
+    ("GDD_MEM_GOSSIP_NODES", "3"),
+    ("GDD_MEM_GOSSIP_INTERVAL", "200ms"),
+    ("GDD_MEM_TCP_TIMEOUT", "10s"),
 ];
 
 impl Config {
@@ -275,6 +336,7 @@ impl Config {
             weight: parse("GDD_WEIGHT", get("GDD_WEIGHT"), "an integer of at least 1", |v| {
                 v.parse().ok().filter(|w| *w >= 1)
             })?,
+            mem: parse_mem(&get)?,
             env,
             vars,
         })
@@ -311,6 +373,58 @@ impl Config {
         Self::parse("dev".to_owned(), vars)
             .unwrap_or_else(|e| unreachable!("the built-in defaults parse: {e}"))
     }
+}
+
+fn parse_mem<'a>(get: &impl Fn(&str) -> &'a str) -> Result<MemConfig, ConfigError> {
+    let list = |v: &'a str| v.split(',').map(str::trim).filter(|s| !s.is_empty());
+    let count = |var: &'static str| {
+        parse(var, get(var), "a positive integer", |v| v.parse::<usize>().ok().filter(|n| *n >= 1))
+    };
+    let cidrs = get("GDD_MEM_CIDRS_ALLOWED");
+    let label = get("GDD_MEM_LABEL");
+    if label.len() > 255 {
+        return Err(ConfigError::Invalid {
+            var: "GDD_MEM_LABEL",
+            value: label.to_owned(),
+            expected: "at most 255 bytes",
+        });
+    }
+    let name = get("GDD_MEM_NAME");
+    if name.len() > 255 {
+        return Err(ConfigError::Invalid {
+            var: "GDD_MEM_NAME",
+            value: name.to_owned(),
+            expected: "at most 255 bytes",
+        });
+    }
+    Ok(MemConfig {
+        seeds: list(get("GDD_MEM_SEED")).map(str::to_owned).collect(),
+        name: name.to_owned(),
+        host: get("GDD_MEM_HOST").to_owned(),
+        port: parse("GDD_MEM_PORT", get("GDD_MEM_PORT"), "a port number 0-65535", |v| v.parse().ok())?,
+        cidrs_allowed: list(cidrs)
+            .map(|c| {
+                c.parse::<ipnet::IpNet>().or_else(|_| c.parse::<IpAddr>().map(ipnet::IpNet::from)).map_err(
+                    |_| ConfigError::Invalid {
+                        var: "GDD_MEM_CIDRS_ALLOWED",
+                        value: c.to_owned(),
+                        expected: "comma-separated networks such as 10.0.0.0/8,192.168.1.0/24",
+                    },
+                )
+            })
+            .collect::<Result<_, _>>()?,
+        secret: get("GDD_MEM_SECRET").to_owned(),
+        label: label.to_owned(),
+        dead_timeout: parse_duration("GDD_MEM_DEAD_TIMEOUT", get("GDD_MEM_DEAD_TIMEOUT"))?,
+        sync_interval: parse_duration("GDD_MEM_SYNC_INTERVAL", get("GDD_MEM_SYNC_INTERVAL"))?,
+        reclaim_timeout: parse_duration("GDD_MEM_RECLAIM_TIMEOUT", get("GDD_MEM_RECLAIM_TIMEOUT"))?,
+        probe_interval: parse_duration("GDD_MEM_PROBE_INTERVAL", get("GDD_MEM_PROBE_INTERVAL"))?,
+        probe_timeout: parse_duration("GDD_MEM_PROBE_TIMEOUT", get("GDD_MEM_PROBE_TIMEOUT"))?,
+        suspicion_mult: count("GDD_MEM_SUSPICION_MULT")?,
+        gossip_nodes: count("GDD_MEM_GOSSIP_NODES")?,
+        gossip_interval: parse_duration("GDD_MEM_GOSSIP_INTERVAL", get("GDD_MEM_GOSSIP_INTERVAL"))?,
+        tcp_timeout: parse_duration("GDD_MEM_TCP_TIMEOUT", get("GDD_MEM_TCP_TIMEOUT"))?,
+    })
 }
 
 fn default_service_name() -> String {
@@ -413,6 +527,10 @@ mod tests {
             ("GDD_HOST", "not-an-ip"),
             ("GDD_ROUTE_ROOT_PATH", "api"),
             ("GDD_SERVICE_DISCOVERY_MODE", "consul"),
+            ("GDD_MEM_PORT", "gossip"),
+            ("GDD_MEM_CIDRS_ALLOWED", "10.0.0.0/33"),
+            ("GDD_MEM_PROBE_INTERVAL", "fast"),
+            ("GDD_MEM_GOSSIP_NODES", "0"),
         ] {
             let err = Config::load(&empty_dir(), env(&[(var, value)])).expect_err(var);
             let text = err.to_string();

@@ -12,6 +12,7 @@ pub mod registry;
 pub mod reply;
 pub mod request;
 pub mod router;
+pub mod sd;
 pub mod server;
 pub mod service;
 

@@ -25,10 +25,11 @@ use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceExt};
 
 use crate::body::{Body, BoxError};
+use crate::config::DiscoveryMode;
 use crate::config::{Config, ConfigError};
 use crate::manage::{self, Manage};
 use crate::metrics::Metrics;
-use crate::registry::{LocalNode, NodeInfo};
+use crate::registry::{self, ClusterView, Gossip, GossipError, LocalNode, NodeInfo};
 use crate::router::{MatchedRoute, Mount, RemoteAddr, RouteError, Router};
 use crate::service::Service;
 use crate::{logging, reply, Error};
@@ -58,6 +59,9 @@ pub enum StartError {
         /// The cause.
         source: std::io::Error,
     },
+    /// Gossip could not start.
+    #[error(transparent)]
+    Gossip(#[from] GossipError),
     /// The service refused to start, for the reason given.
     #[error("{0}")]
     Refused(String),
@@ -198,7 +202,17 @@ impl Server {
         } else {
             None
         };
-        let cluster = Arc::new(LocalNode(NodeInfo::local(&config, addr, build)));
+        let gossip = match config.discovery_mode {
+            DiscoveryMode::Memberlist => Some(Gossip::start(&config, addr.port(), build).await?),
+            DiscoveryMode::None => None,
+        };
+        if let Some(g) = &gossip {
+            registry::set_current(g.clone());
+        }
+        let cluster: Arc<dyn ClusterView> = match &gossip {
+            Some(g) => g.clone(),
+            None => Arc::new(LocalNode(NodeInfo::local(&config, addr, build))),
+        };
         let manage = Manage::new(
             &config,
             metrics.clone(),
@@ -221,8 +235,14 @@ impl Server {
         }
         let stop = CancellationToken::new();
         let stack = Stack::new(service, &config, metrics);
-        let task =
-            tokio::spawn(accept_loop(listener, stack, Arc::new(config.clone()), state.clone(), stop.clone()));
+        let task = tokio::spawn(accept_loop(
+            listener,
+            stack,
+            Arc::new(config.clone()),
+            state.clone(),
+            stop.clone(),
+            gossip,
+        ));
         tracing::info!(service = %config.service_name, env = %config.env, "listening on http://{addr}");
         state.ready.store(true, Ordering::Release);
         Ok(Running { addr, stop, task, state })
@@ -417,6 +437,7 @@ async fn accept_loop(
     config: Arc<Config>,
     state: Arc<ServerState>,
     stop: CancellationToken,
+    gossip: Option<Arc<Gossip>>,
 ) {
     let (drain_tx, mut drain_rx) = mpsc::channel::<()>(1);
     let shutdown = shutdown_signal(stop.clone());
@@ -436,6 +457,10 @@ async fn accept_loop(
             },
             () = &mut shutdown, if shutdown_delay_ends.is_none() => {
                 state.ready.store(false, Ordering::Release);
+                // Peers stop routing here before the listener closes.
+                if let Some(gossip) = &gossip {
+                    gossip.leave(config.grace_timeout.min(Duration::from_secs(3))).await;
+                }
                 if shutdown_delay.is_zero() {
                     break;
                 }
@@ -484,6 +509,10 @@ async fn accept_loop(
     match tokio::time::timeout(grace, drain_rx.recv()).await {
         Ok(_) => tracing::info!("drained; bye"),
         Err(_) => tracing::warn!("GDD_GRACE_TIMEOUT ({grace:?}) elapsed with requests still in flight"),
+    }
+    if let Some(gossip) = gossip {
+        gossip.shutdown().await;
+        registry::clear_current(&gossip);
     }
 }
 

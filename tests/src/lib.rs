@@ -293,3 +293,40 @@ pub fn basic(user: &str, pass: &str) -> String {
     use base64::Engine;
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")))
 }
+
+impl Proc {
+    /// The gossip address the node announced ("gossip started ... gossip=IP:PORT"), waiting up
+    /// to 10 s for it.
+    pub fn gossip_addr(&self) -> SocketAddr {
+        poll(Duration::from_secs(10), "the gossip address", || {
+            let out = self.output();
+            let line = out.lines().find(|l| l.contains("gossip started"))?;
+            let rest = &line[line.find("gossip=")? + "gossip=".len()..];
+            let end = rest.find(|c: char| c.is_whitespace() || c == '"' || c == ',').unwrap_or(rest.len());
+            rest[..end].parse().ok()
+        })
+    }
+
+    /// The node names in its `/go-doudou/registry` (default credentials), sorted.
+    pub fn registry_names(&self) -> Vec<String> {
+        let r =
+            raw(self.addr, "GET", "/go-doudou/registry", &[("Authorization", &basic("admin", "admin"))], b"");
+        if r.status != 200 {
+            return Vec::new();
+        }
+        let mut names: Vec<String> = r
+            .json()
+            .as_array()
+            .map(|a| a.iter().filter_map(|n| n["name"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// Its `/go-doudou/registry` entries.
+    pub fn registry(&self) -> Vec<serde_json::Value> {
+        let r =
+            raw(self.addr, "GET", "/go-doudou/registry", &[("Authorization", &basic("admin", "admin"))], b"");
+        r.json().as_array().cloned().unwrap_or_default()
+    }
+}

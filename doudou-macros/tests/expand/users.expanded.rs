@@ -47,6 +47,14 @@ impl UsersClient {
             client: ::doudou::Client::new(base_url),
         }
     }
+    /// A client of the instances of `service` (their `GDD_SERVICE_NAME`) found through
+    /// gossip, load-balanced by their weights; a call that cannot connect is retried on
+    /// another instance.
+    pub fn discover(service: impl ::core::convert::Into<::std::string::String>) -> Self {
+        Self {
+            client: ::doudou::Client::discover(service),
+        }
+    }
     /// A client over an existing `doudou::Client`, e.g. one with a load-balancing provider.
     pub fn with_client(client: ::doudou::Client) -> Self {
         Self { client }

@@ -75,6 +75,14 @@ pub struct Post {
     pub slug: String,
 }
 
+/// Which node answered.
+#[doudou::model]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Whoami {
+    /// The node name in the cluster (`GDD_MEM_NAME`), or the host name without gossip.
+    pub node: String,
+}
+
 /// What `upload` saw.
 #[doudou::model]
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +152,9 @@ pub trait Helloworld {
 
     /// Panics: the server answers 500 and keeps serving.
     async fn get_panic(&self) -> Result<(), Error>;
+
+    /// The node that answers: shows load balancing at work.
+    async fn get_whoami(&self) -> Result<Whoami, Error>;
 }
 
 /// The implementation.
@@ -254,5 +265,10 @@ impl Helloworld for Hello {
 
     async fn get_panic(&self) -> Result<(), Error> {
         panic!("get_panic panics on purpose")
+    }
+
+    async fn get_whoami(&self) -> Result<Whoami, Error> {
+        let node = doudou::registry::this_node_name().unwrap_or_else(doudou::registry::hostname);
+        Ok(Whoami { node })
     }
 }

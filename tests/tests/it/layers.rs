@@ -11,6 +11,7 @@ fn config(tweak: impl FnOnce(&mut Config)) -> Config {
     let mut c = Config::defaults();
     c.host = [127, 0, 0, 1].into();
     c.port = 0;
+    c.discovery_mode = doudou::config::DiscoveryMode::None;
     tweak(&mut c);
     c
 }

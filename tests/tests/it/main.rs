@@ -1,6 +1,7 @@
 //! Integration tests: the helloworld example as a real process, called over loopback.
 
 mod client;
+mod gossip;
 mod http;
 mod layers;
 mod manage;

@@ -1,0 +1,451 @@
+//! The memberlist node: joins through seeds (retried in the background), gossips this node's
+//! metadata, keeps [`Members`] current from join/leave/update events, leaves on shutdown.
+//!
+//! memberlist 0.8.5 traps handled here: `members()` keeps dead and left nodes for a while, so
+//! the registry is driven by events and `online_members()`; a primary key alone leaves gossip in
+//! plain text, so the encryption algorithm and both verify flags are set too; the CIDR policy
+//! filters inbound traffic only, so an alive-delegate refuses outsiders on every node and a
+//! node only counts as joined once a peer accepted it; dropping the handle does not stop the
+//! node, so shutdown leaves first and then shuts down; `dead_node_reclaim_time` lets a restarted
+//! pod come back under its name with a new address.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use memberlist::delegate::{
+    AliveDelegate, CompositeDelegate, EventDelegate, MergeDelegate, NodeDelegate, VoidDelegate,
+};
+use memberlist::net::NetTransportOptions;
+use memberlist::proto::MaybeResolvedAddress;
+use memberlist::proto::{
+    CIDRsPolicy, ChecksumAlgorithm, EncryptionAlgorithm, Label, Meta as WireMeta, NodeId, NodeState,
+    SecretKey,
+};
+use memberlist::tokio::{TokioNetTransport, TokioSocketAddrResolver, TokioTcp};
+use memberlist::{Memberlist, Options};
+use sha2::Digest;
+use tokio_util::sync::CancellationToken;
+
+use super::{Member, Members, Meta};
+use crate::config::Config;
+use crate::service::BuildInfo;
+
+type Transport = TokioNetTransport<NodeId, TokioSocketAddrResolver, TokioTcp>;
+type Delegate = CompositeDelegate<
+    NodeId,
+    SocketAddr,
+    CidrGuard,
+    VoidDelegate<NodeId, SocketAddr>,
+    Events,
+    CidrGuard,
+    MetaSource,
+    VoidDelegate<NodeId, SocketAddr>,
+>;
+
+/// The default gossip port.
+pub const DEFAULT_PORT: u16 = 7946;
+
+/// Why gossip could not start or an operation on it failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GossipError {
+    /// A setting cannot be used.
+    #[error("{0}")]
+    Config(String),
+    /// memberlist refused to start (port in use, ...).
+    #[error("cannot start gossip on {addr} (GDD_MEM_HOST/GDD_MEM_PORT): {message}")]
+    Start {
+        /// The gossip address.
+        addr: SocketAddr,
+        /// memberlist's reason.
+        message: String,
+    },
+    /// Gossip is not running in this process.
+    #[error("gossip is not running (GDD_SERVICE_DISCOVERY_MODE=none, or the server has not started)")]
+    NotRunning,
+    /// An update could not be broadcast.
+    #[error("cannot gossip the update: {0}")]
+    Update(String),
+}
+
+/// This node in the gossip cluster.
+pub struct Gossip {
+    list: Memberlist<Transport, Delegate>,
+    members: Arc<Members>,
+    meta: Arc<RwLock<Meta>>,
+    name: String,
+    advertise: SocketAddr,
+    stop: CancellationToken,
+}
+
+impl std::fmt::Debug for Gossip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gossip")
+            .field("name", &self.name)
+            .field("advertise", &self.advertise)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Refuses nodes outside `GDD_MEM_CIDRS_ALLOWED`, on whichever side learns of them; and
+/// refuses to merge any state while this node itself is outside, because the peers' transport
+/// drops its packets but still answers its join with their state.
+#[derive(Clone)]
+struct CidrGuard {
+    allowed: Arc<Vec<ipnet::IpNet>>,
+    own: IpAddr,
+}
+
+impl CidrGuard {
+    fn allows(&self, ip: IpAddr) -> bool {
+        self.allowed.is_empty() || self.allowed.iter().any(|net| net.contains(&ip))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0} is outside GDD_MEM_CIDRS_ALLOWED")]
+struct Outsider(SocketAddr);
+
+impl AliveDelegate for CidrGuard {
+    type Id = NodeId;
+    type Address = SocketAddr;
+    type Error = Outsider;
+
+    async fn notify_alive(&self, peer: Arc<NodeState<NodeId, SocketAddr>>) -> Result<(), Outsider> {
+        let addr = *peer.address();
+        if self.allows(addr.ip()) {
+            Ok(())
+        } else {
+            tracing::warn!(node = %peer.id(), %addr, "refusing a node outside GDD_MEM_CIDRS_ALLOWED");
+            Err(Outsider(addr))
+        }
+    }
+}
+
+impl MergeDelegate for CidrGuard {
+    type Id = NodeId;
+    type Address = SocketAddr;
+    type Error = Outsider;
+
+    async fn notify_merge(&self, peers: Arc<[NodeState<NodeId, SocketAddr>]>) -> Result<(), Outsider> {
+        if !self.allows(self.own) {
+            tracing::error!(own = %self.own, "this node's gossip address is outside GDD_MEM_CIDRS_ALLOWED: no peer accepts it");
+            return Err(Outsider(SocketAddr::new(self.own, 0)));
+        }
+        match peers.iter().find(|p| !self.allows(p.address().ip())) {
+            Some(outsider) => {
+                tracing::warn!(node = %outsider.id(), addr = %outsider.address(), "refusing to merge with a node outside GDD_MEM_CIDRS_ALLOWED");
+                Err(Outsider(*outsider.address()))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// Keeps [`Members`] current.
+struct Events {
+    members: Arc<Members>,
+}
+
+impl Events {
+    fn upsert(&self, node: &NodeState<NodeId, SocketAddr>) {
+        match serde_json::from_slice::<Meta>(node.meta().as_bytes()) {
+            Ok(meta) => self.members.upsert(Member::from_meta(node.id().to_string(), *node.address(), &meta)),
+            Err(_) => tracing::debug!(node = %node.id(), "ignoring a member without doudou metadata"),
+        }
+    }
+}
+
+impl EventDelegate for Events {
+    type Id = NodeId;
+    type Address = SocketAddr;
+
+    async fn notify_join(&self, node: Arc<NodeState<NodeId, SocketAddr>>) {
+        tracing::info!(node = %node.id(), addr = %node.address(), "member joined");
+        self.upsert(&node);
+    }
+
+    async fn notify_leave(&self, node: Arc<NodeState<NodeId, SocketAddr>>) {
+        tracing::info!(node = %node.id(), addr = %node.address(), state = %node.state(), "member left");
+        self.members.remove(node.id().as_ref());
+    }
+
+    async fn notify_update(&self, node: Arc<NodeState<NodeId, SocketAddr>>) {
+        tracing::info!(node = %node.id(), "member updated");
+        self.upsert(&node);
+    }
+}
+
+/// Serves this node's metadata to memberlist.
+struct MetaSource {
+    meta: Arc<RwLock<Meta>>,
+}
+
+impl NodeDelegate for MetaSource {
+    async fn node_meta(&self, limit: usize) -> WireMeta {
+        let bytes = self.meta.read().ok().and_then(|m| serde_json::to_vec(&*m).ok()).unwrap_or_default();
+        if bytes.len() > limit {
+            tracing::error!(len = bytes.len(), limit, "node metadata too large; gossiping none");
+            return WireMeta::empty();
+        }
+        WireMeta::try_from(bytes).unwrap_or_else(|_| WireMeta::empty())
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+/// `host[:port]` with the default gossip port.
+fn with_port(seed: &str) -> String {
+    let has_port = match seed.rsplit_once(':') {
+        Some((host, port)) => !host.is_empty() && !host.ends_with(':') && port.parse::<u16>().is_ok(),
+        None => false,
+    };
+    if has_port || seed.starts_with('[') && seed.contains("]:") {
+        seed.to_owned()
+    } else {
+        format!("{seed}:{DEFAULT_PORT}")
+    }
+}
+
+async fn resolve_seeds(seeds: &[String], own: SocketAddr) -> Vec<SocketAddr> {
+    let mut out = Vec::new();
+    for seed in seeds {
+        match tokio::net::lookup_host(with_port(seed)).await {
+            Ok(addrs) => out.extend(addrs.filter(|a| a.is_ipv4() && *a != own)),
+            Err(e) => tracing::warn!(seed = %seed, error = %e, "cannot resolve seed (GDD_MEM_SEED)"),
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The advertised gossip IP: `GDD_MEM_HOST` (with `.suffix` appended to the host name), else
+/// a specific `GDD_HOST`, else the first private IP.
+async fn advertise_ip(config: &Config) -> Result<IpAddr, GossipError> {
+    let host = config.mem.host.trim();
+    if host.is_empty() {
+        return Ok(super::advertised_http_host(config.host));
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    let name = if host.starts_with('.') { format!("{}{host}", super::hostname()) } else { host.to_owned() };
+    let resolved =
+        tokio::net::lookup_host((name.as_str(), 0)).await.map(|mut addrs| addrs.find(SocketAddr::is_ipv4));
+    match resolved {
+        Ok(found) => found
+            .map(|a| a.ip())
+            .ok_or_else(|| GossipError::Config(format!("GDD_MEM_HOST: {name} has no IPv4 address"))),
+        Err(e) => {
+            let fallback = super::advertised_http_host(config.host);
+            tracing::warn!(host = %name, error = %e, %fallback, "cannot resolve GDD_MEM_HOST; advertising the first private IP");
+            Ok(fallback)
+        }
+    }
+}
+
+fn free_port(ip: IpAddr) -> Result<u16, GossipError> {
+    // TCP and UDP must both be free on the port memberlist binds.
+    for _ in 0..20 {
+        let tcp = std::net::TcpListener::bind((ip, 0))
+            .map_err(|e| GossipError::Config(format!("GDD_MEM_PORT=0: {e}")))?;
+        let port = tcp.local_addr().map_err(|e| GossipError::Config(e.to_string()))?.port();
+        if std::net::UdpSocket::bind((ip, port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(GossipError::Config("GDD_MEM_PORT=0: no port free for both TCP and UDP".to_owned()))
+}
+
+impl Gossip {
+    /// Starts the node for a server whose HTTP port is `http_port`, and joins the seeds in the
+    /// background.
+    pub(crate) async fn start(
+        config: &Config,
+        http_port: u16,
+        build: BuildInfo,
+    ) -> Result<Arc<Self>, GossipError> {
+        let mem = &config.mem;
+        let name = if mem.name.is_empty() { super::hostname() } else { mem.name.clone() };
+        let id =
+            NodeId::new(&name).map_err(|e| GossipError::Config(format!("GDD_MEM_NAME={name:?}: {e}")))?;
+        let ip = advertise_ip(config).await?;
+        let port = if mem.port == 0 { free_port(ip)? } else { mem.port };
+        let advertise = SocketAddr::new(ip, port);
+        let bind =
+            if ip.is_loopback() { advertise } else { SocketAddr::new(IpAddr::from([0, 0, 0, 0]), port) };
+
+        let meta = Meta {
+            service: config.service_name.clone(),
+            port: http_port,
+            root: config.route_root_path.clone(),
+            weight: config.weight,
+            version: build.version.to_owned(),
+            commit: build.git_commit.to_owned(),
+            built: build.build_time.to_owned(),
+            started: now_secs(),
+        };
+        let size = serde_json::to_vec(&meta).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > memberlist::META_MAX_SIZE {
+            return Err(GossipError::Config(format!(
+                "the node metadata takes {size} bytes, over memberlist's {}: shorten GDD_SERVICE_NAME or GDD_ROUTE_ROOT_PATH",
+                memberlist::META_MAX_SIZE
+            )));
+        }
+        let meta = Arc::new(RwLock::new(meta));
+        let members = Arc::new(Members::default());
+
+        let mut transport = NetTransportOptions::<NodeId, TokioSocketAddrResolver, TokioTcp>::new(id)
+            .with_advertise_address(advertise);
+        transport.add_bind_address(bind);
+        if !mem.cidrs_allowed.is_empty() {
+            let mut policy = CIDRsPolicy::new();
+            for net in &mem.cidrs_allowed {
+                policy.add(*net);
+            }
+            transport = transport.with_cidrs_policy(policy);
+        }
+
+        let mut options = Options::lan()
+            .with_timeout(mem.tcp_timeout)
+            .with_push_pull_interval(mem.sync_interval)
+            .with_probe_interval(mem.probe_interval)
+            .with_probe_timeout(mem.probe_timeout)
+            .with_suspicion_mult(mem.suspicion_mult)
+            .with_gossip_nodes(mem.gossip_nodes)
+            .with_gossip_interval(mem.gossip_interval)
+            .with_gossip_to_the_dead_time(mem.dead_timeout)
+            .with_dead_node_reclaim_time(mem.reclaim_timeout)
+            .with_checksum_algo(ChecksumAlgorithm::Crc32);
+        if !mem.label.is_empty() {
+            let label = Label::try_from(mem.label.as_str())
+                .map_err(|e| GossipError::Config(format!("GDD_MEM_LABEL={:?}: {e}", mem.label)))?;
+            options = options.with_label(label);
+        }
+        if !mem.secret.is_empty() {
+            let key: [u8; 32] = sha2::Sha256::digest(mem.secret.as_bytes()).into();
+            options = options
+                .with_primary_key(SecretKey::Aes256(key))
+                .with_encryption_algo(EncryptionAlgorithm::default())
+                .with_gossip_verify_incoming(true)
+                .with_gossip_verify_outgoing(true);
+        }
+
+        let guard = CidrGuard { allowed: Arc::new(mem.cidrs_allowed.clone()), own: ip };
+        let delegate = CompositeDelegate::new()
+            .with_alive_delegate(guard.clone())
+            .with_merge_delegate(guard)
+            .with_event_delegate(Events { members: members.clone() })
+            .with_node_delegate(MetaSource { meta: meta.clone() });
+        let list = Memberlist::with_delegate(delegate, transport, options)
+            .await
+            .map_err(|e| GossipError::Start { addr: advertise, message: e.to_string() })?;
+
+        let gossip = Arc::new(Self { list, members, meta, name, advertise, stop: CancellationToken::new() });
+        if let Ok(m) = gossip.meta.read() {
+            gossip.members.upsert(Member::from_meta(gossip.name.clone(), advertise, &m));
+        }
+        tracing::info!(node = %gossip.name, gossip = %advertise, seeds = ?mem.seeds, "gossip started");
+        if !mem.seeds.is_empty() {
+            tokio::spawn(join_seeds(gossip.clone(), mem.seeds.clone()));
+        }
+        Ok(gossip)
+    }
+
+    /// This node's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// This node's advertised gossip address.
+    pub fn advertise_address(&self) -> SocketAddr {
+        self.advertise
+    }
+
+    /// The live members.
+    pub fn members(&self) -> &Arc<Members> {
+        &self.members
+    }
+
+    /// How many nodes memberlist considers online, this one included.
+    pub async fn online_count(&self) -> usize {
+        self.list.num_online_members().await
+    }
+
+    /// Changes this node's weight and gossips it.
+    pub async fn set_weight(&self, weight: u32) -> Result<(), GossipError> {
+        if weight == 0 {
+            return Err(GossipError::Update("a weight is at least 1".to_owned()));
+        }
+        if let Ok(mut m) = self.meta.write() {
+            m.weight = weight;
+            self.members.upsert(Member::from_meta(self.name.clone(), self.advertise, &m));
+        }
+        self.list.update_node(Duration::from_secs(5)).await.map_err(|e| GossipError::Update(e.to_string()))
+    }
+
+    /// Broadcasts that this node leaves, waiting up to `timeout` for the message to go out.
+    pub(crate) async fn leave(&self, timeout: Duration) {
+        self.stop.cancel();
+        match self.list.leave(timeout).await {
+            Ok(_) => tracing::info!("left the gossip cluster"),
+            Err(e) => tracing::warn!(error = %e, "leaving the gossip cluster"),
+        }
+    }
+
+    /// Stops the node (after [`Gossip::leave`]).
+    pub(crate) async fn shutdown(&self) {
+        self.stop.cancel();
+        if let Err(e) = self.list.shutdown().await {
+            tracing::warn!(error = %e, "stopping gossip");
+        }
+    }
+}
+
+/// Joins the seeds until a peer accepts this node, and again whenever it is left alone (a seed
+/// restarted, a partition healed). HTTP serves meanwhile.
+async fn join_seeds(gossip: Arc<Gossip>, seeds: Vec<String>) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        if gossip.list.num_online_members().await <= 1 {
+            let addrs = resolve_seeds(&seeds, gossip.advertise).await;
+            let mut joined = Vec::new();
+            // One seed at a time: join_many's future is not Send in memberlist 0.8.5.
+            for addr in &addrs {
+                match gossip.list.join(MaybeResolvedAddress::resolved(*addr)).await {
+                    Ok(a) => joined.push(a),
+                    Err(e) => tracing::warn!(seed = %addr, error = %e, "cannot join this seed; retrying"),
+                }
+            }
+            if !joined.is_empty() {
+                tracing::info!(seeds = ?joined, "joined the cluster");
+            }
+        } else {
+            backoff = Duration::from_secs(5);
+        }
+        tokio::select! {
+            () = gossip.stop.cancelled() => return,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_port;
+
+    #[test]
+    fn seeds_get_the_default_port() {
+        assert_eq!(with_port("10.0.0.1"), "10.0.0.1:7946");
+        assert_eq!(with_port("10.0.0.1:8000"), "10.0.0.1:8000");
+        assert_eq!(
+            with_port("seed-0.seed.default.svc.cluster.local"),
+            "seed-0.seed.default.svc.cluster.local:7946"
+        );
+        assert_eq!(with_port("seed:7000"), "seed:7000");
+    }
+}

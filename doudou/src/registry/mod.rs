@@ -1,0 +1,284 @@
+//! The cluster as the service sees it: its own node and, with gossip (memberlist), every
+//! member, kept current by join, leave and update events.
+//!
+//! Each node gossips a small metadata record (service name, HTTP port, root path, weight,
+//! build info, start time). [`crate::sd`] turns the members into load-balanced providers.
+
+mod gossip;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+
+pub use gossip::{Gossip, GossipError};
+
+use crate::config::Config;
+use crate::service::BuildInfo;
+
+/// One member of the cluster, as `/go-doudou/registry` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeInfo {
+    /// Unique node name.
+    pub name: String,
+    /// The service it runs (`GDD_SERVICE_NAME`).
+    pub service: String,
+    /// Its advertised HTTP address, `host:port`.
+    pub address: String,
+    /// `http://host:port/root`, what clients call.
+    pub base_url: String,
+    /// `up`, `suspect`, `left` or `down`.
+    pub status: String,
+    /// Load-balancing weight.
+    pub weight: u32,
+    /// Build information.
+    pub build: NodeBuild,
+}
+
+/// Build information of a member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeBuild {
+    /// The service crate's version.
+    pub version: String,
+    /// The git commit, or "".
+    pub git_commit: String,
+    /// The build time, or "".
+    pub build_time: String,
+    /// When the node started, seconds since the Unix epoch.
+    pub start_time: u64,
+}
+
+/// What a node gossips about itself (kept under memberlist's 512-byte limit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Meta {
+    #[serde(rename = "s")]
+    pub(crate) service: String,
+    #[serde(rename = "p")]
+    pub(crate) port: u16,
+    #[serde(rename = "r", default, skip_serializing_if = "String::is_empty")]
+    pub(crate) root: String,
+    #[serde(rename = "w")]
+    pub(crate) weight: u32,
+    #[serde(rename = "v", default, skip_serializing_if = "String::is_empty")]
+    pub(crate) version: String,
+    #[serde(rename = "c", default, skip_serializing_if = "String::is_empty")]
+    pub(crate) commit: String,
+    #[serde(rename = "b", default, skip_serializing_if = "String::is_empty")]
+    pub(crate) built: String,
+    #[serde(rename = "t")]
+    pub(crate) started: u64,
+}
+
+/// A member as the registry keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Member {
+    /// Unique node name.
+    pub name: String,
+    /// The service it runs.
+    pub service: String,
+    /// Gossip address, `ip:port`.
+    pub gossip_address: String,
+    /// HTTP address, `ip:port`.
+    pub address: String,
+    /// `http://ip:port/root`.
+    pub base_url: String,
+    /// Load-balancing weight.
+    pub weight: u32,
+    /// Crate version of the service.
+    pub version: String,
+    /// Git commit of the build.
+    pub git_commit: String,
+    /// Build time.
+    pub build_time: String,
+    /// Start time, seconds since the Unix epoch.
+    pub start_time: u64,
+}
+
+impl Member {
+    pub(crate) fn from_meta(name: String, gossip: SocketAddr, meta: &Meta) -> Self {
+        let address = SocketAddr::new(gossip.ip(), meta.port).to_string();
+        Self {
+            name,
+            service: meta.service.clone(),
+            gossip_address: gossip.to_string(),
+            base_url: format!("http://{address}{}", meta.root),
+            address,
+            weight: meta.weight,
+            version: meta.version.clone(),
+            git_commit: meta.commit.clone(),
+            build_time: meta.built.clone(),
+            start_time: meta.started,
+        }
+    }
+}
+
+/// The live members, by node name: written by gossip events, read by providers.
+#[derive(Debug, Default)]
+pub struct Members {
+    by_name: RwLock<BTreeMap<String, Member>>,
+    version: std::sync::atomic::AtomicU64,
+}
+
+impl Members {
+    pub(crate) fn upsert(&self, member: Member) {
+        if let Ok(mut map) = self.by_name.write() {
+            map.insert(member.name.clone(), member);
+            self.version.fetch_add(1, std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    pub(crate) fn remove(&self, name: &str) {
+        if let Ok(mut map) = self.by_name.write() {
+            if map.remove(name).is_some() {
+                self.version.fetch_add(1, std::sync::atomic::Ordering::Release);
+            }
+        }
+    }
+
+    /// Every live member.
+    pub fn all(&self) -> Vec<Member> {
+        self.by_name.read().map(|m| m.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// The live members running `service`.
+    pub fn of_service(&self, service: &str) -> Vec<Member> {
+        self.by_name
+            .read()
+            .map(|m| m.values().filter(|v| v.service == service).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Grows with every change, so readers can cache between changes.
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+static CURRENT: RwLock<Option<Arc<Gossip>>> = RwLock::new(None);
+
+/// The gossip node this process runs, once a server with `GDD_SERVICE_DISCOVERY_MODE=memberlist`
+/// has started.
+pub fn current() -> Option<Arc<Gossip>> {
+    CURRENT.read().ok().and_then(|g| g.clone())
+}
+
+pub(crate) fn set_current(gossip: Arc<Gossip>) {
+    if let Ok(mut slot) = CURRENT.write() {
+        *slot = Some(gossip);
+    }
+}
+
+pub(crate) fn clear_current(gossip: &Arc<Gossip>) {
+    if let Ok(mut slot) = CURRENT.write() {
+        if slot.as_ref().is_some_and(|g| Arc::ptr_eq(g, gossip)) {
+            *slot = None;
+        }
+    }
+}
+
+/// This node's name in the cluster (`GDD_MEM_NAME`), when gossip runs.
+pub fn this_node_name() -> Option<String> {
+    current().map(|g| g.name().to_owned())
+}
+
+/// Changes this node's load-balancing weight and gossips it to the cluster.
+pub async fn set_weight(weight: u32) -> Result<(), GossipError> {
+    match current() {
+        Some(g) => g.set_weight(weight).await,
+        None => Err(GossipError::NotRunning),
+    }
+}
+
+/// Where the cluster's members come from.
+pub trait ClusterView: Send + Sync + 'static {
+    /// The members, this node first.
+    fn nodes(&self) -> Vec<NodeInfo>;
+}
+
+/// A cluster of one: this node.
+#[derive(Debug, Clone)]
+pub struct LocalNode(pub NodeInfo);
+
+impl ClusterView for Gossip {
+    fn nodes(&self) -> Vec<NodeInfo> {
+        let mut all = self.members().all();
+        all.sort_by_key(|m| m.name != self.name());
+        all.into_iter()
+            .map(|m| NodeInfo {
+                name: m.name,
+                service: m.service,
+                address: m.address,
+                base_url: m.base_url,
+                status: "up".to_owned(),
+                weight: m.weight,
+                build: NodeBuild {
+                    version: m.version,
+                    git_commit: m.git_commit,
+                    build_time: m.build_time,
+                    start_time: m.start_time,
+                },
+            })
+            .collect()
+    }
+}
+
+impl ClusterView for LocalNode {
+    fn nodes(&self) -> Vec<NodeInfo> {
+        vec![self.0.clone()]
+    }
+}
+
+impl NodeInfo {
+    /// This process's node, serving HTTP on `bound`.
+    pub fn local(config: &Config, bound: SocketAddr, build: BuildInfo) -> Self {
+        let host = advertised_http_host(bound.ip());
+        let address = SocketAddr::new(host, bound.port()).to_string();
+        Self {
+            name: hostname(),
+            service: config.service_name.clone(),
+            base_url: format!("http://{address}{}", config.route_root_path),
+            address,
+            status: "up".to_owned(),
+            weight: config.weight,
+            build: NodeBuild {
+                version: build.version.to_owned(),
+                git_commit: build.git_commit.to_owned(),
+                build_time: build.build_time.to_owned(),
+                start_time: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or_default(),
+            },
+        }
+    }
+}
+
+/// The machine's host name, or `localhost`.
+pub fn hostname() -> String {
+    hostname::get().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// The address peers reach us at: the bound address if specific, else the first private IPv4
+/// of an interface, else the first non-loopback one, else loopback.
+pub fn advertised_http_host(bound: IpAddr) -> IpAddr {
+    if !bound.is_unspecified() {
+        return bound;
+    }
+    first_private_ip().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+/// The first private IPv4 address of this machine's interfaces (else any non-loopback one).
+pub fn first_private_ip() -> Option<IpAddr> {
+    let addrs: Vec<IpAddr> = if_addrs::get_if_addrs()
+        .ok()?
+        .into_iter()
+        .map(|i| i.ip())
+        .filter(|ip| ip.is_ipv4() && !ip.is_loopback())
+        .collect();
+    addrs
+        .iter()
+        .copied()
+        .find(|ip| matches!(ip, IpAddr::V4(v4) if v4.is_private()))
+        .or_else(|| addrs.first().copied())
+}
