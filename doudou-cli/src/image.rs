@@ -1,0 +1,101 @@
+//! `push`: build, tag `{repo}/{prefix}{service}:v{yyyyMMddHHmmss}`, push, and set the image in
+//! both manifests.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::{exec, manifest, scaffold, CliError, Tool};
+
+/// `yyyyMMddHHmmss` in UTC.
+pub fn version_stamp(now: SystemTime) -> String {
+    let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Howard Hinnant's days-to-civil conversion.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn git_commit() -> Option<String> {
+    let out = Command::new("git").args(["rev-parse", "HEAD"]).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .filter(|c| !c.is_empty())
+}
+
+/// `push`.
+pub fn push(repo: Option<&str>, prefix: &str, tool: Tool) -> Result<(), CliError> {
+    let svc = scaffold::current_service()?;
+    if !Path::new("Dockerfile").is_file() {
+        return Err(CliError::Invalid(
+            "no Dockerfile in this directory: doudou-cli init writes one (it never overwrites yours)"
+                .to_owned(),
+        ));
+    }
+    let image = format!("{prefix}{svc}");
+    if !image.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c)) {
+        return Err(CliError::Invalid(format!(
+            "--pre {prefix:?}: the image name {image:?} must be lowercase letters, digits, '-', '_' or '.'"
+        )));
+    }
+    let program = exec::find(
+        tool.program(),
+        "install it, or pick another tool with --tool or DOUDOU_CONTAINER_TOOL (docker, podman, buildah)",
+    )?;
+    let name = tool.program();
+    let stamp = version_stamp(SystemTime::now());
+
+    let mut build = vec!["build".to_owned()];
+    build.extend(["-t".to_owned(), image.clone()]);
+    build.extend(["--build-arg".to_owned(), format!("GDD_BUILD_TIME={stamp}")]);
+    if let Some(commit) = git_commit() {
+        build.extend(["--build-arg".to_owned(), format!("GDD_GIT_COMMIT={commit}")]);
+    }
+    build.push(".".to_owned());
+    exec::run(&program, name, &build)?;
+
+    let Some(repo) = repo.map(|r| r.trim_end_matches('/')).filter(|r| !r.is_empty()) else {
+        eprintln!(
+            "warning: no -r REPO: built {image} locally; nothing pushed and the manifests are unchanged"
+        );
+        return Ok(());
+    };
+    let tagged = format!("{repo}/{image}:v{stamp}");
+    exec::run(&program, name, &["tag".to_owned(), image.clone(), tagged.clone()])?;
+    exec::run(&program, name, &["push".to_owned(), tagged.clone()])?;
+    for kind in ["deployment", "statefulset"] {
+        manifest::update_file(Path::new(&format!("{svc}_{kind}.yaml")), &svc, kind, &tagged)?;
+    }
+    println!("pushed {tagged}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_are_utc_calendar_times() {
+        assert_eq!(version_stamp(UNIX_EPOCH), "19700101000000");
+        // 2026-11-26 04:14:57 UTC
+        assert_eq!(
+            version_stamp(UNIX_EPOCH + std::time::Duration::from_secs(1_795_666_497)),
+            "20261126041457"
+        );
+        // A leap day.
+        assert_eq!(version_stamp(UNIX_EPOCH + std::time::Duration::from_secs(951_782_400)), "20000229000000");
+    }
+}

@@ -1,0 +1,237 @@
+//! `init`: a new service crate rendered from embedded templates (minijinja), and the naming
+//! rules shared with the other commands.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::{context, Environment};
+
+use crate::CliError;
+
+/// The Rust toolchain the Dockerfile builds with.
+const RUST_VERSION: &str = "1.95";
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("Cargo.toml.j2", include_str!("../templates/Cargo.toml.j2")),
+    ("main.rs.j2", include_str!("../templates/main.rs.j2")),
+    ("service.rs.j2", include_str!("../templates/service.rs.j2")),
+    ("service_impl.rs.j2", include_str!("../templates/service_impl.rs.j2")),
+    ("env.j2", include_str!("../templates/env.j2")),
+    ("gitignore.j2", include_str!("../templates/gitignore.j2")),
+    ("dockerignore.j2", include_str!("../templates/dockerignore.j2")),
+    ("Dockerfile.j2", include_str!("../templates/Dockerfile.j2")),
+    ("README.md.j2", include_str!("../templates/README.md.j2")),
+    ("deployment.yaml.j2", include_str!("../templates/deployment.yaml.j2")),
+    ("statefulset.yaml.j2", include_str!("../templates/statefulset.yaml.j2")),
+    ("common_env.j2", include_str!("../templates/common_env.j2")),
+    ("probes.j2", include_str!("../templates/probes.j2")),
+];
+
+fn environment() -> Result<Environment<'static>, CliError> {
+    let mut env = Environment::new();
+    env.set_keep_trailing_newline(true);
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source).map_err(|e| CliError::Invalid(format!("template {name}: {e}")))?;
+    }
+    Ok(env)
+}
+
+fn render(env: &Environment<'_>, name: &str, ctx: &minijinja::Value) -> Result<String, CliError> {
+    env.get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| CliError::Invalid(format!("rendering {name}: {e}")))
+}
+
+/// Checks a service name: what Kubernetes accepts as a name (RFC 1123 label), which also
+/// makes a valid crate and image name.
+pub fn validate_name(name: &str) -> Result<(), CliError> {
+    let ok = !name.is_empty()
+        && name.len() <= 52
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !name.ends_with('-')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::Invalid(format!(
+            "invalid service name {name:?}: use lowercase letters, digits and '-', starting with a letter, at most 52 characters (--name sets it)"
+        )))
+    }
+}
+
+fn camel(name: &str) -> String {
+    name.split('-')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The files of a new service, by relative path.
+pub fn files(
+    svc: &str,
+    doudou_dependency: &str,
+    namespace: &str,
+    image: &str,
+) -> Result<Vec<(String, String)>, CliError> {
+    let env = environment()?;
+    let seeds = (0..3)
+        .map(|i| format!("{svc}-{i}.{svc}-headless.{namespace}.svc.cluster.local"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let base = context! {
+        svc => svc,
+        crate_name => svc,
+        trait_name => camel(svc),
+        snake_name => svc.replace('-', "_"),
+        doudou_dependency => doudou_dependency,
+        namespace => namespace,
+        rust_version => RUST_VERSION,
+        image => image,
+        seeds => seeds,
+    };
+    let common_env = render(&env, "common_env.j2", &base)?;
+    let probes = render(&env, "probes.j2", &base)?;
+    let manifests = context! { ..base.clone(), ..context! {
+        common_env => common_env.trim_end(),
+        probes => probes.trim_end(),
+    }};
+    let mut out = Vec::new();
+    for (path, template, ctx) in [
+        ("Cargo.toml".to_owned(), "Cargo.toml.j2", &base),
+        ("src/main.rs".to_owned(), "main.rs.j2", &base),
+        ("src/service.rs".to_owned(), "service.rs.j2", &base),
+        ("src/service_impl.rs".to_owned(), "service_impl.rs.j2", &base),
+        (".env".to_owned(), "env.j2", &base),
+        (".gitignore".to_owned(), "gitignore.j2", &base),
+        (".dockerignore".to_owned(), "dockerignore.j2", &base),
+        ("Dockerfile".to_owned(), "Dockerfile.j2", &base),
+        ("README.md".to_owned(), "README.md.j2", &base),
+        (format!("{svc}_deployment.yaml"), "deployment.yaml.j2", &manifests),
+        (format!("{svc}_statefulset.yaml"), "statefulset.yaml.j2", &manifests),
+    ] {
+        out.push((path, render(&env, template, ctx)?));
+    }
+    Ok(out)
+}
+
+/// The manifests alone (for `push` when they are missing).
+pub fn manifest(svc: &str, kind: &str, image: &str) -> Result<String, CliError> {
+    let wanted = format!("{svc}_{kind}.yaml");
+    files(svc, "\"0.1\"", "default", image)?
+        .into_iter()
+        .find(|(path, _)| *path == wanted)
+        .map(|(_, content)| content)
+        .ok_or_else(|| CliError::Invalid(format!("no template for {wanted}")))
+}
+
+/// The image a fresh manifest names until `push` sets a real one.
+pub fn placeholder_image(svc: &str) -> String {
+    format!("{svc}:0.1.0")
+}
+
+/// `init DIR`.
+pub fn init(
+    dir: &Path,
+    name: Option<&str>,
+    doudou_path: Option<&Path>,
+    namespace: &str,
+) -> Result<(), CliError> {
+    let svc = match name {
+        Some(n) => n.to_owned(),
+        None => dir.file_name().map(|n| n.to_string_lossy().into_owned()).ok_or_else(|| {
+            CliError::Invalid(format!("{}: cannot name a service after it; pass --name", dir.display()))
+        })?,
+    };
+    validate_name(&svc)?;
+    validate_name(namespace).map_err(|_| CliError::Invalid(format!("invalid --namespace {namespace:?}")))?;
+    let dependency = match doudou_path {
+        Some(p) => {
+            let abs = p.canonicalize().map_err(|source| CliError::Io { path: p.to_owned(), source })?;
+            if !abs.join("Cargo.toml").is_file() {
+                return Err(CliError::Invalid(format!(
+                    "--doudou-path {}: no Cargo.toml there; point it at the doudou crate (the `doudou/` directory of the repository)",
+                    p.display()
+                )));
+            }
+            format!("{{ path = {:?} }}", abs.display().to_string())
+        }
+        None => "\"0.1\"".to_owned(),
+    };
+    let files = files(&svc, &dependency, namespace, &placeholder_image(&svc))?;
+    let mut created = Vec::new();
+    let mut kept = Vec::new();
+    for (rel, content) in files {
+        let path = dir.join(&rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|source| CliError::Io { path: parent.to_owned(), source })?;
+        }
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut f) => {
+                std::io::Write::write_all(&mut f, content.as_bytes())
+                    .map_err(|source| CliError::Io { path: path.clone(), source })?;
+                created.push(rel);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => kept.push(rel),
+            Err(source) => return Err(CliError::Io { path, source }),
+        }
+    }
+    for f in &created {
+        println!("created {}", dir.join(f).display());
+    }
+    for f in &kept {
+        println!("kept {} (it exists; not overwritten)", dir.join(f).display());
+    }
+    println!("\n{svc} is ready: cd {} && cargo run", dir.display());
+    Ok(())
+}
+
+/// The service of the current directory: its Cargo.toml's package name.
+pub fn current_service() -> Result<String, CliError> {
+    let path = PathBuf::from("Cargo.toml");
+    let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => CliError::Invalid(
+            "no Cargo.toml in this directory: run doudou-cli in the service's directory".to_owned(),
+        ),
+        _ => CliError::Io { path: path.clone(), source },
+    })?;
+    let doc: toml::Table = text.parse().map_err(|e| CliError::Invalid(format!("Cargo.toml: {e}")))?;
+    let name = doc
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .ok_or_else(|| CliError::Invalid("Cargo.toml has no [package] name".to_owned()))?;
+    validate_name(name)?;
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(camel("user-svc"), "UserSvc");
+        assert_eq!(camel("hello"), "Hello");
+        assert!(validate_name("user-svc").is_ok());
+        for bad in ["User", "1svc", "svc-", "a_b", ""] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn manifests_parse_as_yaml() {
+        for (path, content) in files("orders", "\"0.1\"", "shop", "orders:0.1.0").expect("renders") {
+            if path.ends_with(".yaml") {
+                let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&content)
+                    .map(serde::Deserialize::deserialize)
+                    .collect::<Result<_, _>>()
+                    .unwrap_or_else(|e| panic!("{path}: {e}\n{content}"));
+                assert_eq!(docs.len(), 2, "{path}");
+                assert!(content.contains("orders-0.orders-headless.shop.svc.cluster.local"));
+            }
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! doudou-cli as a user runs it: init, the generated service built and served, validators on
+//! the generated files, and push/deploy/shutdown against recording stand-ins on PATH.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_yaml::Value;
+
+const CLI: &str = env!("CARGO_BIN_EXE_doudou-cli");
+
+fn temp_dir(tag: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("doudou-cli-{}-{tag}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn doudou_crate() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../doudou").canonicalize().expect("the doudou crate")
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// A service scaffolded in a fresh directory: (dir, service dir).
+fn scaffold(name: &str) -> PathBuf {
+    let root = temp_dir(name);
+    let dir = root.join(name);
+    let out = Command::new(CLI)
+        .arg("init")
+        .arg(&dir)
+        .arg("--doudou-path")
+        .arg(doudou_crate())
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", text(&out));
+    dir
+}
+
+/// A directory of stand-ins that append their argv to `record` and exit with `status`.
+fn stand_ins(programs: &[&str], status: i32) -> (PathBuf, PathBuf) {
+    let dir = temp_dir("bin");
+    let record = dir.join("record.log");
+    for p in programs {
+        let script = format!("#!/bin/sh\necho \"{p} $*\" >> '{}'\nexit {status}\n", record.display());
+        let path = dir.join(p);
+        std::fs::write(&path, script).expect("write stand-in");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+    }
+    (dir, record)
+}
+
+fn cli_in(dir: &Path, path_env: &Path, args: &[&str]) -> Output {
+    Command::new(CLI)
+        .current_dir(dir)
+        .env("PATH", path_env)
+        .env_remove("DOUDOU_CONTAINER_TOOL")
+        .args(args)
+        .output()
+        .expect("run the CLI")
+}
+
+fn recorded(record: &Path) -> Vec<String> {
+    std::fs::read_to_string(record).unwrap_or_default().lines().map(str::to_owned).collect()
+}
+
+fn yaml_docs(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).expect("read manifest");
+    serde_yaml::Deserializer::from_str(&text).map(Value::deserialize).collect::<Result<_, _>>().expect("yaml")
+}
+
+fn tool(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file()).unwrap_or_else(|| {
+        panic!("`{name}` is not on PATH: run the tests through scripts/test.sh, which installs it")
+    })
+}
+
+#[test]
+fn help_and_version() {
+    let out = Command::new(CLI).arg("--help").output().expect("run");
+    let help = text(&out);
+    for cmd in ["init", "push", "deploy", "shutdown"] {
+        assert!(help.contains(cmd), "{help}");
+    }
+    let out = Command::new(CLI).args(["push", "--help"]).output().expect("run");
+    assert!(text(&out).contains("--pre") && text(&out).contains("-r, --repo"));
+    let out = Command::new(CLI).arg("--version").output().expect("run");
+    assert_eq!(text(&out).trim(), format!("doudou-cli {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn init_writes_a_service_that_builds_and_serves() {
+    let dir = scaffold("order-svc");
+    for f in [
+        "Cargo.toml",
+        "src/main.rs",
+        "src/service.rs",
+        "src/service_impl.rs",
+        ".env",
+        ".gitignore",
+        ".dockerignore",
+        "Dockerfile",
+        "README.md",
+        "order-svc_deployment.yaml",
+        "order-svc_statefulset.yaml",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    // Build it with the workspace's target directory, so dependencies are not rebuilt.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let target = target.join("cli-scaffold");
+    let out = Command::new(env!("CARGO"))
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .args(["build", "--offline", "--quiet"])
+        .output()
+        .expect("cargo build");
+    assert!(out.status.success(), "the generated service does not build:\n{}", text(&out));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let mut child = Command::new(target.join("debug/order-svc"))
+        .current_dir(&dir)
+        .env("GDD_PORT", port.to_string())
+        .env("GDD_HOST", "127.0.0.1")
+        .env("GDD_SERVICE_DISCOVERY_MODE", "none")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run the generated service");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            s.write_all(b"GET /greeting?name=cli HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .expect("write");
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            break out;
+        }
+        assert!(Instant::now() < deadline, "the generated service did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    assert!(body.ends_with(r#"{"message":"Hello, cli!"}"#), "{body}");
+}
+
+#[test]
+fn generated_files_pass_hadolint_kubernetes_validate_and_yamllint() {
+    let dir = scaffold("billing");
+    let out = Command::new(tool("hadolint")).arg(dir.join("Dockerfile")).output().expect("hadolint");
+    assert!(out.status.success(), "hadolint:\n{}", text(&out));
+    for f in ["billing_deployment.yaml", "billing_statefulset.yaml"] {
+        let out =
+            Command::new(tool("kubernetes-validate")).arg("--strict").arg(dir.join(f)).output().expect("kv");
+        assert!(out.status.success(), "kubernetes-validate --strict {f}:\n{}", text(&out));
+        let config = "{extends: default, rules: {line-length: {max: 200}}}";
+        let out = Command::new(tool("yamllint"))
+            .args(["-s", "-d", config])
+            .arg(dir.join(f))
+            .output()
+            .expect("yamllint");
+        assert!(out.status.success(), "yamllint {f}:\n{}", text(&out));
+    }
+    let deployment = yaml_docs(&dir.join("billing_deployment.yaml"));
+    let container = &deployment[0]["spec"]["template"]["spec"]["containers"][0];
+    let ports: Vec<(i64, String)> = container["ports"]
+        .as_sequence()
+        .expect("ports")
+        .iter()
+        .map(|p| (p["containerPort"].as_i64().unwrap_or(0), p["protocol"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    assert_eq!(ports, vec![(6060, "TCP".into()), (7946, "TCP".into()), (7946, "UDP".into())]);
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/go-doudou/ready");
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/go-doudou/health");
+    let env: Vec<&str> =
+        container["env"].as_sequence().expect("env").iter().filter_map(|e| e["name"].as_str()).collect();
+    for var in ["GDD_SERVICE_NAME", "GDD_MEM_SEED", "GDD_MEM_HOST", "GDD_MANAGE_USER", "GDD_MANAGE_PASS"] {
+        assert!(env.contains(&var), "{var} missing from {env:?}");
+    }
+    let statefulset = yaml_docs(&dir.join("billing_statefulset.yaml"));
+    assert_eq!(statefulset[1]["spec"]["clusterIP"], "None", "a headless Service");
+    assert_eq!(statefulset[0]["spec"]["serviceName"], "billing-headless");
+    assert!(statefulset[0]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"].as_i64() > Some(15));
+}
+
+#[test]
+fn init_never_overwrites_and_says_what_it_kept() {
+    let root = temp_dir("existing");
+    let dir = root.join("keepme");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("Cargo.toml"), "# mine\n").expect("write");
+    std::fs::write(dir.join(".env"), "MINE=1\n").expect("write");
+    let out = Command::new(CLI).arg("init").arg(&dir).output().expect("run");
+    assert!(out.status.success(), "{}", text(&out));
+    let report = text(&out);
+    assert!(report.contains(&format!("kept {}", dir.join("Cargo.toml").display())), "{report}");
+    assert!(report.contains(&format!("kept {}", dir.join(".env").display())), "{report}");
+    assert!(report.contains(&format!("created {}", dir.join("Dockerfile").display())), "{report}");
+    assert_eq!(std::fs::read_to_string(dir.join("Cargo.toml")).expect("read"), "# mine\n");
+    assert_eq!(std::fs::read_to_string(dir.join(".env")).expect("read"), "MINE=1\n");
+}
+
+#[test]
+fn init_refuses_bad_names_and_paths() {
+    let root = temp_dir("bad");
+    let out = Command::new(CLI).arg("init").arg(root.join("Bad_Name")).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("invalid service name \"Bad_Name\"") && text(&out).contains("--name"));
+    let out = Command::new(CLI)
+        .arg("init")
+        .arg(root.join("ok"))
+        .args(["--doudou-path", "/nonexistent"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("/nonexistent"), "{}", text(&out));
+}
+
+fn image_of(path: &Path) -> String {
+    let docs = yaml_docs(path);
+    docs[0]["spec"]["template"]["spec"]["containers"][0]["image"].as_str().expect("image").to_owned()
+}
+
+#[test]
+fn push_builds_tags_pushes_and_sets_the_image_in_both_manifests() {
+    let dir = scaffold("shop");
+    let (bin, record) = stand_ins(&["docker"], 0);
+    let before: Vec<Vec<Value>> =
+        ["shop_deployment.yaml", "shop_statefulset.yaml"].iter().map(|f| yaml_docs(&dir.join(f))).collect();
+    let out = cli_in(&dir, &bin, &["push", "-r", "registry.example.com/team", "--pre", "acme-"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let calls = recorded(&record);
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    let build: Vec<&str> = calls[0].split(' ').collect();
+    assert_eq!(&build[..4], ["docker", "build", "-t", "acme-shop"]);
+    assert_eq!(build[4], "--build-arg");
+    let stamp = build[5].strip_prefix("GDD_BUILD_TIME=").expect("build time passed in");
+    assert!(stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit()), "yyyyMMddHHmmss: {stamp}");
+    assert_eq!(build.last(), Some(&"."));
+    let tagged = format!("registry.example.com/team/acme-shop:v{stamp}");
+    assert_eq!(calls[1], format!("docker tag acme-shop {tagged}"));
+    assert_eq!(calls[2], format!("docker push {tagged}"));
+    // Each command was printed before it ran.
+    assert!(text(&out).contains(&format!("$ docker push {tagged}")));
+    for (i, f) in ["shop_deployment.yaml", "shop_statefulset.yaml"].iter().enumerate() {
+        let path = dir.join(f);
+        assert_eq!(image_of(&path), tagged, "{f}");
+        let mut expected = before[i].clone();
+        expected[0]["spec"]["template"]["spec"]["containers"][0]["image"] = Value::from(tagged.clone());
+        assert_eq!(yaml_docs(&path), expected, "{f}: only the image changed");
+        let out = Command::new(tool("kubernetes-validate")).arg("--strict").arg(&path).output().expect("kv");
+        assert!(out.status.success(), "{f} after push:\n{}", text(&out));
+    }
+}
+
+#[test]
+fn push_without_a_repo_only_builds() {
+    let dir = scaffold("lonely");
+    let before = std::fs::read_to_string(dir.join("lonely_statefulset.yaml")).expect("read");
+    let (bin, record) = stand_ins(&["docker"], 0);
+    let out = cli_in(&dir, &bin, &["push"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let calls = recorded(&record);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].starts_with("docker build -t lonely "));
+    assert!(text(&out).contains("warning: no -r REPO"), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(dir.join("lonely_statefulset.yaml")).expect("read"), before);
+}
+
+#[test]
+fn podman_or_buildah_instead_of_docker() {
+    let dir = scaffold("alt");
+    let (bin, record) = stand_ins(&["podman", "buildah"], 0);
+    let out = Command::new(CLI)
+        .current_dir(&dir)
+        .env("PATH", &bin)
+        .env("DOUDOU_CONTAINER_TOOL", "podman")
+        .args(["push", "-r", "quay.io/me"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", text(&out));
+    let out = cli_in(&dir, &bin, &["push", "-r", "quay.io/me", "--tool", "buildah"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let programs: Vec<String> =
+        recorded(&record).iter().map(|c| c.split(' ').take(2).collect::<Vec<_>>().join(" ")).collect();
+    assert_eq!(
+        programs,
+        ["podman build", "podman tag", "podman push", "buildah build", "buildah tag", "buildah push"]
+    );
+}
+
+#[test]
+fn push_creates_missing_manifests() {
+    let dir = scaffold("fresh");
+    std::fs::remove_file(dir.join("fresh_deployment.yaml")).expect("remove");
+    let (bin, _) = stand_ins(&["docker"], 0);
+    let out = cli_in(&dir, &bin, &["push", "-r", "r.example.com"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(image_of(&dir.join("fresh_deployment.yaml")).starts_with("r.example.com/fresh:v"));
+}
+
+#[test]
+fn deploy_and_shutdown_run_kubectl() {
+    let dir = scaffold("kube");
+    let (bin, record) = stand_ins(&["kubectl"], 0);
+    for args in [
+        &["deploy"][..],
+        &["deploy", "-k", "kube_deployment.yaml"],
+        &["shutdown"],
+        &["shutdown", "-k", "kube_deployment.yaml"],
+    ] {
+        let out = cli_in(&dir, &bin, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+    }
+    assert_eq!(
+        recorded(&record),
+        [
+            "kubectl apply -f kube_statefulset.yaml",
+            "kubectl apply -f kube_deployment.yaml",
+            "kubectl delete -f kube_statefulset.yaml",
+            "kubectl delete -f kube_deployment.yaml",
+        ]
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_message_and_a_failing_exit() {
+    let dir = scaffold("broken");
+    let (bin, record) = stand_ins(&["docker", "kubectl"], 0);
+
+    let out = cli_in(&dir, &bin, &["deploy", "-k", "nope.yaml"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("nope.yaml does not exist"), "{}", text(&out));
+
+    let empty = temp_dir("empty-path");
+    let out = cli_in(&dir, &empty, &["push", "-r", "r"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("docker is not on PATH"), "{}", text(&out));
+    let out = cli_in(&dir, &empty, &["deploy"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("kubectl is not on PATH"), "{}", text(&out));
+
+    std::fs::remove_file(dir.join("Dockerfile")).expect("remove");
+    let out = cli_in(&dir, &bin, &["push", "-r", "r"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("no Dockerfile"), "{}", text(&out));
+    assert!(recorded(&record).is_empty(), "nothing ran");
+
+    let nowhere = temp_dir("no-crate");
+    let out = cli_in(&nowhere, &bin, &["deploy"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("no Cargo.toml"), "{}", text(&out));
+}
+
+#[test]
+fn a_failing_docker_stops_the_cli_with_its_status() {
+    let dir = scaffold("failing");
+    let before = std::fs::read_to_string(dir.join("failing_statefulset.yaml")).expect("read");
+    let (bin, record) = stand_ins(&["docker"], 3);
+    let out = cli_in(&dir, &bin, &["push", "-r", "r.example.com"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("`docker build -t failing"), "{}", text(&out));
+    assert_eq!(recorded(&record).len(), 1, "stopped after the failing build");
+    assert_eq!(std::fs::read_to_string(dir.join("failing_statefulset.yaml")).expect("read"), before);
+}
