@@ -53,8 +53,8 @@ enum Command {
         /// The service name (lowercase letters, digits and '-'), also the crate and image name.
         #[arg(long)]
         name: Option<String>,
-        /// Depend on the doudou crate at this local path instead of the published version
-        /// (works offline).
+        /// Depend on the doudou crate at this local path (default: the checkout the CLI was
+        /// installed from, else the published version).
         #[arg(long, value_name = "PATH")]
         doudou_path: Option<PathBuf>,
         /// The Kubernetes namespace the manifests use (also in the seeds' DNS names).

@@ -146,6 +146,11 @@ pub fn init(
     };
     validate_name(&svc)?;
     validate_name(namespace).map_err(|_| CliError::Invalid(format!("invalid --namespace {namespace:?}")))?;
+    // Installed from a checkout (`cargo install --path doudou-cli`), the CLI knows where the
+    // doudou crate is; otherwise the service depends on the published version.
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../doudou");
+    let doudou_path =
+        doudou_path.or_else(|| checkout.join("Cargo.toml").is_file().then_some(checkout.as_path()));
     let dependency = match doudou_path {
         Some(p) => {
             let abs = p.canonicalize().map_err(|source| CliError::Io { path: p.to_owned(), source })?;
@@ -184,7 +189,8 @@ pub fn init(
     for f in &kept {
         println!("kept {} (it exists; not overwritten)", dir.join(f).display());
     }
-    println!("\n{svc} is ready: cd {} && cargo run", dir.display());
+    println!("\ndoudou dependency: {dependency}");
+    println!("{svc} is ready: cd {} && cargo run", dir.display());
     Ok(())
 }
 
