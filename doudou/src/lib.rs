@@ -8,6 +8,7 @@ mod logging;
 mod manage;
 pub mod metrics;
 pub mod openapi;
+pub mod promsd;
 pub mod registry;
 pub mod reply;
 pub mod request;

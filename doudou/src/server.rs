@@ -29,7 +29,7 @@ use crate::config::DiscoveryMode;
 use crate::config::{Config, ConfigError};
 use crate::manage::{self, Manage};
 use crate::metrics::Metrics;
-use crate::registry::{self, ClusterView, Gossip, GossipError, LocalNode, NodeInfo};
+use crate::registry::{self, ClusterView, Gossip, GossipError, LocalNode, Member};
 use crate::router::{MatchedRoute, Mount, RemoteAddr, RouteError, Router};
 use crate::service::Service;
 use crate::{logging, reply, Error};
@@ -211,7 +211,7 @@ impl Server {
         }
         let cluster: Arc<dyn ClusterView> = match &gossip {
             Some(g) => g.clone(),
-            None => Arc::new(LocalNode(NodeInfo::local(&config, addr, build))),
+            None => Arc::new(LocalNode(Member::local(&config, addr, build))),
         };
         let manage = Manage::new(
             &config,

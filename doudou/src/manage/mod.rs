@@ -1,5 +1,6 @@
-//! The built-in `/go-doudou/` routes: metrics, OpenAPI, doc, registry, config (behind basic
-//! auth), and the health and readiness probes (open, for Kubernetes).
+//! The built-in `/go-doudou/` routes: metrics, OpenAPI, doc, registry, config, Prometheus
+//! http_sd targets (behind basic auth), and the health and readiness probes (open, for
+//! Kubernetes).
 //!
 //! `GDD_MANAGE_ENABLE=false` leaves only the probes. Credentials are compared in constant time;
 //! a missing or wrong one gets 401 with `WWW-Authenticate: Basic`.
@@ -34,6 +35,7 @@ const ALL: &[Route] = &[
     get("/go-doudou/doc", "doc"),
     get("/go-doudou/registry", "registry"),
     get("/go-doudou/config", "config"),
+    get("/go-doudou/sd", "sd"),
 ];
 
 const DOC_PAGE: &str = include_str!("doc.html");
@@ -112,6 +114,10 @@ impl Manage {
                 Bytes::from(serde_json::to_vec(&self.cluster.nodes()).unwrap_or_default()),
             ),
             "config" => json(StatusCode::OK, self.config.clone()),
+            "sd" => {
+                let groups = crate::promsd::target_groups(&self.cluster.members());
+                json(StatusCode::OK, Bytes::from(serde_json::to_vec(&groups).unwrap_or_default()))
+            }
             _ => reply::error(&Error::not_found("unknown management route")),
         }
     }

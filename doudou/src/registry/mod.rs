@@ -192,65 +192,72 @@ pub async fn set_weight(weight: u32) -> Result<(), GossipError> {
 
 /// Where the cluster's members come from.
 pub trait ClusterView: Send + Sync + 'static {
-    /// The members, this node first.
-    fn nodes(&self) -> Vec<NodeInfo>;
+    /// The live members, this node first.
+    fn members(&self) -> Vec<Member>;
+
+    /// The members as `/go-doudou/registry` lists them.
+    fn nodes(&self) -> Vec<NodeInfo> {
+        self.members().into_iter().map(NodeInfo::from).collect()
+    }
 }
 
 /// A cluster of one: this node.
 #[derive(Debug, Clone)]
-pub struct LocalNode(pub NodeInfo);
+pub struct LocalNode(pub Member);
 
 impl ClusterView for Gossip {
-    fn nodes(&self) -> Vec<NodeInfo> {
-        let mut all = self.members().all();
+    fn members(&self) -> Vec<Member> {
+        let mut all = Gossip::members(self).all();
         all.sort_by_key(|m| m.name != self.name());
-        all.into_iter()
-            .map(|m| NodeInfo {
-                name: m.name,
-                service: m.service,
-                address: m.address,
-                base_url: m.base_url,
-                status: "up".to_owned(),
-                weight: m.weight,
-                build: NodeBuild {
-                    version: m.version,
-                    git_commit: m.git_commit,
-                    build_time: m.build_time,
-                    start_time: m.start_time,
-                },
-            })
-            .collect()
+        all
     }
 }
 
 impl ClusterView for LocalNode {
-    fn nodes(&self) -> Vec<NodeInfo> {
+    fn members(&self) -> Vec<Member> {
         vec![self.0.clone()]
     }
 }
 
-impl NodeInfo {
-    /// This process's node, serving HTTP on `bound`.
-    pub fn local(config: &Config, bound: SocketAddr, build: BuildInfo) -> Self {
-        let host = advertised_http_host(bound.ip());
-        let address = SocketAddr::new(host, bound.port()).to_string();
+impl From<Member> for NodeInfo {
+    fn from(m: Member) -> Self {
         Self {
-            name: hostname(),
-            service: config.service_name.clone(),
-            base_url: format!("http://{address}{}", config.route_root_path),
-            address,
+            name: m.name,
+            service: m.service,
+            address: m.address,
+            base_url: m.base_url,
             status: "up".to_owned(),
-            weight: config.weight,
+            weight: m.weight,
             build: NodeBuild {
-                version: build.version.to_owned(),
-                git_commit: build.git_commit.to_owned(),
-                build_time: build.build_time.to_owned(),
-                start_time: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or_default(),
+                version: m.version,
+                git_commit: m.git_commit,
+                build_time: m.build_time,
+                start_time: m.start_time,
             },
         }
+    }
+}
+
+impl Member {
+    /// This process as a member, serving HTTP on `bound` (when gossip is off).
+    pub fn local(config: &Config, bound: SocketAddr, build: BuildInfo) -> Self {
+        let host = advertised_http_host(bound.ip());
+        let meta = Meta {
+            service: config.service_name.clone(),
+            port: bound.port(),
+            root: config.route_root_path.clone(),
+            weight: config.weight,
+            version: build.version.to_owned(),
+            commit: build.git_commit.to_owned(),
+            built: build.build_time.to_owned(),
+            started: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default(),
+        };
+        let mut member = Self::from_meta(hostname(), SocketAddr::new(host, bound.port()), &meta);
+        member.gossip_address = String::new();
+        member
     }
 }
 

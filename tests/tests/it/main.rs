@@ -6,4 +6,5 @@ mod http;
 mod layers;
 mod manage;
 mod prometheus;
+mod promsd;
 mod startup;

@@ -11,6 +11,7 @@ const PROTECTED: &[&str] = &[
     "/go-doudou/doc",
     "/go-doudou/registry",
     "/go-doudou/config",
+    "/go-doudou/sd",
 ];
 
 fn helloworld(envs: &[(&str, &str)]) -> Proc {
