@@ -4,7 +4,7 @@ use std::path::Path;
 
 pub use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt};
-use http_body_util::{BodyExt, Full, StreamBody};
+use http_body_util::{BodyExt, StreamBody};
 
 use crate::Error;
 
@@ -14,15 +14,99 @@ pub use hyper::body::Incoming;
 /// Any error a body stream can raise.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The body of every response doudou produces.
-pub type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+/// The body of every response doudou produces: bytes in one piece (JSON, errors) without a
+/// heap-allocated stream, or any other body (downloads, compressed or user-layer bodies) boxed.
+pub struct Body(Kind);
+
+enum Kind {
+    Full(Option<Bytes>),
+    Incoming(Incoming),
+    Boxed(http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>),
+}
+
+impl Body {
+    /// A body of `bytes`.
+    pub fn full(bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
+        Self(Kind::Full((!bytes.is_empty()).then_some(bytes)))
+    }
+
+    /// No body.
+    pub fn empty() -> Self {
+        Self(Kind::Full(None))
+    }
+
+    /// A body received by hyper, unboxed.
+    pub fn incoming(body: Incoming) -> Self {
+        Self(Kind::Incoming(body))
+    }
+
+    /// Any other body.
+    pub fn new<B>(body: B) -> Self
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        Self(Kind::Boxed(body.map_err(Into::into).boxed_unsync()))
+    }
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Kind::Full(b) => f.debug_tuple("Body::Full").field(&b.as_ref().map_or(0, Bytes::len)).finish(),
+            Kind::Incoming(_) => f.write_str("Body::Incoming"),
+            Kind::Boxed(_) => f.write_str("Body::Boxed"),
+        }
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        match &mut self.get_mut().0 {
+            Kind::Full(bytes) => std::task::Poll::Ready(bytes.take().map(|b| Ok(http_body::Frame::data(b)))),
+            Kind::Incoming(body) => std::pin::Pin::new(body).poll_frame(cx).map_err(Into::into),
+            Kind::Boxed(body) => std::pin::Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.0 {
+            Kind::Full(bytes) => bytes.is_none(),
+            Kind::Incoming(body) => body.is_end_stream(),
+            Kind::Boxed(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match &self.0 {
+            Kind::Full(bytes) => {
+                http_body::SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Kind::Incoming(body) => body.size_hint(),
+            Kind::Boxed(body) => body.size_hint(),
+        }
+    }
+}
 
 pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
+    Body::full(bytes)
 }
 
 pub(crate) fn empty() -> Body {
-    http_body_util::Empty::new().map_err(|never| match never {}).boxed_unsync()
+    Body::empty()
 }
 
 /// A file sent to the client as a stream, with a `Content-Disposition: attachment` header.
@@ -80,7 +164,7 @@ impl FileDownload {
             filename: filename.into(),
             content_type: "application/octet-stream".to_owned(),
             len: None,
-            body: StreamBody::new(frames).boxed_unsync(),
+            body: Body::new(StreamBody::new(frames)),
         }
     }
 
@@ -117,8 +201,7 @@ impl FileDownload {
 
     /// Reads the whole content into memory.
     pub async fn bytes(self) -> Result<Bytes, Error> {
-        self.body
-            .collect()
+        BodyExt::collect(self.body)
             .await
             .map(|c| c.to_bytes())
             .map_err(|e| Error::internal(format!("reading download {:?}: {e}", self.filename)))

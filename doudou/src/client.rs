@@ -322,7 +322,7 @@ impl Reply {
             .unwrap_or("application/octet-stream")
             .to_owned();
         let len = http_body::Body::size_hint(self.resp.body()).exact();
-        let body = self.resp.into_body().map_err(Into::into).boxed_unsync();
+        let body = Body::new(self.resp.into_body());
         Ok(FileDownload::from_body(filename, content_type, len, body))
     }
 }

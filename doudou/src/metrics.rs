@@ -7,8 +7,12 @@
 
 use std::time::Duration;
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::service::BuildInfo;
@@ -18,6 +22,65 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     durations: HistogramVec,
+    /// The series of each (route, method, status) seen, so a request costs one read lock and
+    /// two atomic updates rather than label hashing in the registry.
+    series: RwLock<HashMap<SeriesKey, (IntCounter, Histogram), BuildKeyHasher>>,
+}
+
+/// The series keys are small integers from this process: a multiplicative hash is enough.
+#[derive(Default, Clone, Copy)]
+struct BuildKeyHasher;
+
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::BuildHasher for BuildKeyHasher {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(0)
+    }
+}
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// A route template (by the address of its interned string), a method and a status.
+type SeriesKey = (usize, u8, u16);
+
+/// At most this many cached series; past it, the registry is asked each time.
+const MAX_CACHED_SERIES: usize = 4096;
+
+fn method_code(method: &http::Method) -> Option<u8> {
+    Some(match *method {
+        http::Method::GET => 1,
+        http::Method::POST => 2,
+        http::Method::PUT => 3,
+        http::Method::DELETE => 4,
+        http::Method::PATCH => 5,
+        http::Method::HEAD => 6,
+        http::Method::OPTIONS => 7,
+        _ => return None,
+    })
 }
 
 impl std::fmt::Debug for Metrics {
@@ -63,19 +126,36 @@ impl Metrics {
         registry.register(Box::new(info))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
-        Ok(Self { registry, requests, durations })
+        Ok(Self { registry, requests, durations, series: RwLock::new(HashMap::with_hasher(BuildKeyHasher)) })
     }
 
-    /// Counts one request.
-    pub fn record(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+    /// Counts one request of `route` (a template interned by the router; `None`: unmatched).
+    pub fn record(&self, route: Option<&Arc<str>>, method: &http::Method, status: u16, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64();
+        let key = method_code(method)
+            .map(|m| (route.map_or(0, |r| Arc::as_ptr(r).cast::<u8>() as usize), m, status));
+        if let Some(key) = key {
+            if let Some((count, time)) = self.series.read().ok().as_ref().and_then(|s| s.get(&key)) {
+                count.inc();
+                time.observe(secs);
+                return;
+            }
+        }
         let digits = status_digits(status);
         let status = std::str::from_utf8(&digits).unwrap_or("000");
-        let labels = [route, method, status];
-        if let Ok(c) = self.requests.get_metric_with_label_values(&labels) {
-            c.inc();
-        }
-        if let Ok(h) = self.durations.get_metric_with_label_values(&labels) {
-            h.observe(elapsed.as_secs_f64());
+        let labels = [route.map_or(UNMATCHED, |r| &**r), method.as_str(), status];
+        let (Ok(count), Ok(time)) = (
+            self.requests.get_metric_with_label_values(&labels),
+            self.durations.get_metric_with_label_values(&labels),
+        ) else {
+            return;
+        };
+        count.inc();
+        time.observe(secs);
+        if let (Some(key), Ok(mut series)) = (key, self.series.write()) {
+            if series.len() < MAX_CACHED_SERIES {
+                series.insert(key, (count, time));
+            }
         }
     }
 
@@ -99,15 +179,22 @@ mod tests {
     #[test]
     fn requests_are_counted_by_template() {
         let m = Metrics::new("svc", &BuildInfo::default()).expect("registers");
-        m.record("/user/{id}", "GET", 200, Duration::from_millis(3));
-        m.record("/user/{id}", "GET", 200, Duration::from_millis(5));
-        m.record("/user/{id}", "GET", 404, Duration::from_millis(1));
+        let route: Arc<str> = Arc::from("/user/{id}");
+        m.record(Some(&route), &http::Method::GET, 200, Duration::from_millis(3));
+        m.record(Some(&route), &http::Method::GET, 200, Duration::from_millis(5));
+        m.record(Some(&route), &http::Method::GET, 404, Duration::from_millis(1));
+        m.record(None, &http::Method::from_bytes(b"PURGE").expect("method"), 404, Duration::from_millis(1));
         let text = String::from_utf8(m.render()).expect("utf-8");
         assert!(
             text.contains(r#"doudou_http_requests_total{method="GET",route="/user/{id}",status="200"} 2"#),
             "{text}"
         );
-        assert!(text.contains(r#"status="404"} 1"#));
+        assert!(
+            text.contains(r#"doudou_http_requests_total{method="GET",route="/user/{id}",status="404"} 1"#)
+        );
+        assert!(
+            text.contains(r#"doudou_http_requests_total{method="PURGE",route="unmatched",status="404"} 1"#)
+        );
         assert!(text.contains("doudou_http_request_duration_seconds_bucket"));
         assert!(text.contains("doudou_build_info{"));
         #[cfg(target_os = "linux")]

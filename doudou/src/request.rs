@@ -4,6 +4,7 @@
 //! fields; path parameters bind by name; one JSON body; uploaded files. Every failure is a
 //! 400 (413 for a body over `GDD_MAX_BODY_SIZE`) naming the parameter, before user code runs.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -11,7 +12,6 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::HeaderMap;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
 
 use crate::body::UploadFile;
@@ -60,7 +60,7 @@ impl FromParam for String {
 /// `Option` of one (optional) or a `Vec` of them (any number, `?id=1&id=2`).
 pub trait FromParams: Sized {
     /// Binds `name` from its `values`, in order of appearance.
-    fn from_params<'a>(name: &str, values: impl Iterator<Item = &'a str>) -> Result<Self, Error>;
+    fn from_params<'a>(name: &str, values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error>;
 }
 
 fn parse_one<T: FromParam>(name: &str, value: &str) -> Result<T, Error> {
@@ -73,23 +73,23 @@ fn parse_one<T: FromParam>(name: &str, value: &str) -> Result<T, Error> {
 }
 
 impl<T: FromParam> FromParams for T {
-    fn from_params<'a>(name: &str, mut values: impl Iterator<Item = &'a str>) -> Result<Self, Error> {
+    fn from_params<'a>(name: &str, mut values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
         match values.next() {
-            Some(v) => parse_one(name, v),
+            Some(v) => parse_one(name, &v),
             None => Err(Error::bad_request(format!("missing parameter `{name}`"))),
         }
     }
 }
 
 impl<T: FromParam> FromParams for Option<T> {
-    fn from_params<'a>(name: &str, mut values: impl Iterator<Item = &'a str>) -> Result<Self, Error> {
-        values.next().map(|v| parse_one(name, v)).transpose()
+    fn from_params<'a>(name: &str, mut values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
+        values.next().map(|v| parse_one(name, &v)).transpose()
     }
 }
 
 impl<T: FromParam> FromParams for Vec<T> {
-    fn from_params<'a>(name: &str, values: impl Iterator<Item = &'a str>) -> Result<Self, Error> {
-        values.map(|v| parse_one(name, v)).collect()
+    fn from_params<'a>(name: &str, values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
+        values.map(|v| parse_one(name, &v)).collect()
     }
 }
 
@@ -130,7 +130,7 @@ impl<T: ToParams> ToParams for Vec<T> {
 #[doc(hidden)]
 pub struct Request {
     parts: http::request::Parts,
-    body: Option<Incoming>,
+    body: Option<crate::body::Body>,
     path_params: Vec<(String, String)>,
     params: Vec<(String, String)>,
     files: Vec<(String, UploadFile)>,
@@ -141,23 +141,20 @@ pub struct Request {
 
 impl Request {
     pub(crate) fn new(
-        req: http::Request<Incoming>,
+        req: http::Request<crate::body::Body>,
         path_params: Vec<(String, String)>,
         remote_addr: SocketAddr,
         max_body: u64,
         read_timeout: Duration,
     ) -> Self {
         let (parts, body) = req.into_parts();
-        let params = parts
-            .uri
-            .query()
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
         Self {
             parts,
             body: Some(body),
             path_params,
-            params,
+            // The query string is read where a parameter is bound, without copying it; this
+            // holds only the fields of a form or multipart body.
+            params: Vec::new(),
             files: Vec::new(),
             remote_addr,
             max_body,
@@ -178,7 +175,10 @@ impl Request {
 
     /// A query, form or multipart-text parameter.
     pub fn param<T: FromParams>(&self, name: &str) -> Result<T, Error> {
-        T::from_params(name, self.params.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()))
+        let query = self.parts.uri.query().unwrap_or_default();
+        let from_query = query_values(query, name);
+        let from_body = self.params.iter().filter(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_str()));
+        T::from_params(name, from_query.chain(from_body))
     }
 
     /// The request headers.
@@ -196,8 +196,17 @@ impl Request {
         self.remote_addr
     }
 
-    fn content_type(&self) -> Option<mime::Mime> {
-        self.parts.headers.get(CONTENT_TYPE)?.to_str().ok()?.parse().ok()
+    /// The media type of the body, without parameters.
+    fn media_type(&self) -> Option<&str> {
+        let value = self.parts.headers.get(CONTENT_TYPE)?.to_str().ok()?;
+        Some(value.split(';').next().unwrap_or_default().trim())
+    }
+
+    fn is_json(&self) -> bool {
+        self.media_type().is_some_and(|m| {
+            m.eq_ignore_ascii_case("application/json")
+                || m.len() > 5 && m.get(m.len() - 5..).is_some_and(|s| s.eq_ignore_ascii_case("+json"))
+        })
     }
 
     async fn read_body(&mut self) -> Result<Bytes, Error> {
@@ -218,9 +227,8 @@ impl Request {
     /// Adds the fields of an `application/x-www-form-urlencoded` body to the parameters;
     /// any other body is left unread.
     pub async fn load_form(&mut self) -> Result<(), Error> {
-        let is_form = self
-            .content_type()
-            .is_some_and(|m| m.essence_str() == mime::APPLICATION_WWW_FORM_URLENCODED.essence_str());
+        let is_form =
+            self.media_type().is_some_and(|m| m.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
         if is_form {
             let body = self.read_body().await?;
             self.params.extend(form_urlencoded::parse(&body).into_owned());
@@ -297,13 +305,11 @@ impl Request {
     }
 
     async fn json_bytes(&mut self, name: &str) -> Result<Option<Bytes>, Error> {
-        let content_type = self.content_type();
+        let is_json = self.is_json();
         let body = self.read_body().await?;
         if body.is_empty() {
             return Ok(None);
         }
-        let is_json =
-            content_type.is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
         if !is_json {
             return Err(Error::bad_request(format!(
                 "the body `{name}` must be JSON: send Content-Type: application/json"
@@ -326,6 +332,22 @@ impl Request {
     }
 }
 
+/// The values of `name` in a query string, decoded only where they need it (`%` or `+`).
+fn query_values<'a>(query: &'a str, name: &'a str) -> impl Iterator<Item = Cow<'a, str>> + 'a {
+    let decode = |s: &'a str| -> Cow<'a, str> {
+        if s.contains(['%', '+']) {
+            let spaced = s.replace('+', " ");
+            Cow::Owned(percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned())
+        } else {
+            Cow::Borrowed(s)
+        }
+    };
+    query.split('&').filter(|pair| !pair.is_empty()).filter_map(move |pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name || key.contains(['%', '+']) && decode(key) == name).then(|| decode(value))
+    })
+}
+
 pub(crate) fn too_large(limit: u64) -> Error {
     Error::new(
         http::StatusCode::PAYLOAD_TOO_LARGE,
@@ -338,16 +360,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn query_values_decode_only_when_needed() {
+        let q = "id=7&name=a%20b&name=c+d&x=&%69d=8&empty";
+        let ids: Vec<Cow<'_, str>> = query_values(q, "id").collect();
+        assert_eq!(ids, vec![Cow::Borrowed("7"), Cow::<str>::Owned("8".into())]);
+        assert!(matches!(ids[0], Cow::Borrowed(_)));
+        assert_eq!(query_values(q, "name").collect::<Vec<_>>(), vec!["a b", "c d"]);
+        assert_eq!(query_values(q, "x").collect::<Vec<_>>(), vec![""]);
+        assert_eq!(query_values(q, "empty").collect::<Vec<_>>(), vec![""]);
+        assert_eq!(query_values(q, "nope").count(), 0);
+    }
+
+    #[test]
     fn scalars_options_and_vecs_bind() {
-        let vals = ["7", "8"];
-        assert_eq!(u64::from_params("id", vals.iter().copied()).ok(), Some(7));
-        assert_eq!(Vec::<u64>::from_params("id", vals.iter().copied()).ok(), Some(vec![7, 8]));
-        assert_eq!(Option::<u64>::from_params("id", [].into_iter()).ok(), Some(None));
-        let missing = u64::from_params("id", [].into_iter()).expect_err("missing");
+        let vals = || ["7", "8"].into_iter().map(Cow::Borrowed);
+        assert_eq!(u64::from_params("id", vals()).ok(), Some(7));
+        assert_eq!(Vec::<u64>::from_params("id", vals()).ok(), Some(vec![7, 8]));
+        assert_eq!(Option::<u64>::from_params("id", std::iter::empty()).ok(), Some(None));
+        let missing = u64::from_params("id", std::iter::empty()).expect_err("missing");
         assert_eq!(missing.message(), "missing parameter `id`");
-        let bad = u64::from_params("id", ["abc"].into_iter()).expect_err("bad");
+        let bad = u64::from_params("id", std::iter::once(Cow::Borrowed("abc"))).expect_err("bad");
         assert_eq!(bad.status(), http::StatusCode::BAD_REQUEST);
         assert!(bad.message().contains("`id`") && bad.message().contains("abc"));
-        assert_eq!(bool::from_params("on", ["1"].into_iter()).ok(), Some(true));
+        assert_eq!(bool::from_params("on", std::iter::once(Cow::Borrowed("1"))).ok(), Some(true));
     }
 }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH};
@@ -124,12 +124,18 @@ impl Router {
         })
     }
 
-    fn dispatch(&self, req: http::Request<Incoming>) -> BoxFuture<Response<Body>> {
+    /// Routes one request. The future yields the response and the matched route template.
+    pub(crate) fn dispatch(
+        &self,
+        req: http::Request<Body>,
+        remote: SocketAddr,
+        started: Instant,
+    ) -> RouteFuture {
         let inner = &self.inner;
         let path = req.uri().path();
         let Ok(found) = inner.matcher.at(path) else {
             let err = Error::not_found(format!("no route for {} {path}", req.method()));
-            return Box::pin(std::future::ready(reply::error(&err)));
+            return RouteFuture::ready(reply::error(&err), None);
         };
         let endpoint = &inner.endpoints[*found.value];
         let method = req.method();
@@ -153,8 +159,7 @@ impl Router {
             );
             let mut resp = reply::error(&err);
             resp.headers_mut().insert(ALLOW, endpoint.allow.clone());
-            resp.extensions_mut().insert(MatchedRoute(endpoint.template.clone()));
-            return Box::pin(std::future::ready(resp));
+            return RouteFuture::ready(resp, Some(endpoint.template.clone()));
         };
         let declared = req
             .headers()
@@ -162,7 +167,10 @@ impl Router {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|len| len > inner.max_body) {
-            return Box::pin(std::future::ready(reply::error(&too_large(inner.max_body))));
+            return RouteFuture::ready(
+                reply::error(&too_large(inner.max_body)),
+                Some(endpoint.template.clone()),
+            );
         }
         let params = found
             .params
@@ -171,49 +179,103 @@ impl Router {
                 (k.to_owned(), percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned())
             })
             .collect();
-        let remote =
-            req.extensions().get::<RemoteAddr>().map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |a| a.0);
-        let template = MatchedRoute(endpoint.template.clone());
+        let template = endpoint.template.clone();
         let ctx = Request::new(req, params, remote, inner.max_body, inner.read_timeout);
         let call = inner.services[target.service].call(target.route, ctx);
-        let write_timeout = inner.write_timeout;
-        Box::pin(async move {
-            // Caught here, not only by the outer layer, so the 500 keeps its route label.
-            let guarded = std::panic::AssertUnwindSafe(call).catch_unwind();
-            let mut resp = match tokio::time::timeout(write_timeout, guarded).await {
-                Ok(Ok(resp)) => resp,
-                Ok(Err(panic)) => crate::server::panic_response(panic).map(crate::body::full),
-                Err(_) => {
-                    reply::error(&Error::unavailable("the handler did not answer within GDD_WRITE_TIMEOUT"))
-                }
-            };
-            resp.extensions_mut().insert(template);
-            resp
-        })
+        RouteFuture {
+            call: Some(std::panic::AssertUnwindSafe(call).catch_unwind()),
+            deadline: started + inner.write_timeout,
+            timer: None,
+            ready: None,
+            route: Some(template),
+        }
     }
 }
 
+pin_project_lite::pin_project! {
+    /// A routed request: the handler's response within `GDD_WRITE_TIMEOUT`, a panic turned into
+    /// a 500, and the matched route template. The timer is only armed once the handler has
+    /// to wait, so handlers that answer at once pay nothing for it.
+    pub(crate) struct RouteFuture {
+        #[pin]
+        call: Option<futures_util::future::CatchUnwind<std::panic::AssertUnwindSafe<BoxFuture<Response<Body>>>>>,
+        deadline: Instant,
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
+        ready: Option<Response<Body>>,
+        route: Option<Arc<str>>,
+    }
+}
+
+impl RouteFuture {
+    fn ready(resp: Response<Body>, route: Option<Arc<str>>) -> Self {
+        Self { call: None, deadline: Instant::now(), timer: None, ready: Some(resp), route }
+    }
+}
+
+impl Future for RouteFuture {
+    type Output = (Response<Body>, Option<Arc<str>>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Some(resp) = this.ready.take() {
+            return Poll::Ready((resp, this.route.take()));
+        }
+        let Some(call) = this.call.as_pin_mut() else {
+            return Poll::Ready((reply::error(&Error::internal("polled after completion")), None));
+        };
+        let resp = match call.poll(cx) {
+            Poll::Ready(Ok(resp)) => resp,
+            // Caught here, not only by an outer layer, so the 500 keeps its route label.
+            Poll::Ready(Err(panic)) => crate::server::panic_response(panic).map(Body::full),
+            Poll::Pending => {
+                let deadline = *this.deadline;
+                let timer = this.timer.get_or_insert_with(|| {
+                    Box::pin(tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)))
+                });
+                std::task::ready!(timer.as_mut().poll(cx));
+                reply::error(&Error::unavailable("the handler did not answer within GDD_WRITE_TIMEOUT"))
+            }
+        };
+        Poll::Ready((resp, this.route.take()))
+    }
+}
+
+impl Router {
+    /// Handles one request in memory, without a socket: for tests and benchmarks of services.
+    ///
+    /// ```
+    /// # async fn demo(router: doudou::router::Router) {
+    /// let req = http::Request::get("/user?id=7").body(doudou::body::Body::empty()).expect("request");
+    /// let resp = router.handle(req).await;
+    /// # let _ = resp;
+    /// # }
+    /// ```
+    pub async fn handle(&self, req: http::Request<Body>) -> Response<Body> {
+        self.dispatch(req, SocketAddr::from(([127, 0, 0, 1], 0)), Instant::now()).await.0
+    }
+}
+
+/// The router as a tower service, for user layers and compression: the peer address comes
+/// from the request's extensions and the route template goes into the response's.
 impl tower::Service<http::Request<Incoming>> for Router {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = InfallibleFuture;
+    type Future = BoxFuture<Result<Response<Body>, Infallible>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: http::Request<Incoming>) -> Self::Future {
-        InfallibleFuture(self.dispatch(req))
-    }
-}
-
-/// The router's future: a response that cannot fail.
-pub struct InfallibleFuture(BoxFuture<Response<Body>>);
-
-impl Future for InfallibleFuture {
-    type Output = Result<Response<Body>, Infallible>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.0.as_mut().poll(cx).map(Ok)
+        let remote =
+            req.extensions().get::<RemoteAddr>().map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |a| a.0);
+        let routed = self.dispatch(req.map(Body::incoming), remote, Instant::now());
+        Box::pin(async move {
+            let (mut resp, route) = routed.await;
+            if let Some(route) = route {
+                resp.extensions_mut().insert(MatchedRoute(route));
+            }
+            Ok(resp)
+        })
     }
 }

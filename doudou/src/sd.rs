@@ -34,27 +34,35 @@ impl Balancer for RoundRobin {
 /// gets exactly its weight, interleaved rather than in bursts.
 #[derive(Debug, Default)]
 pub struct SmoothWeighted {
-    current: Mutex<HashMap<String, i64>>,
+    /// The instance names of the last pick and their current weights, index for index.
+    state: Mutex<(Vec<String>, Vec<i64>)>,
 }
 
 impl Balancer for SmoothWeighted {
     fn pick(&self, instances: &[Member]) -> usize {
-        let Ok(mut current) = self.current.lock() else { return 0 };
-        current.retain(|name, _| instances.iter().any(|m| &m.name == name));
-        let total: i64 = instances.iter().map(|m| i64::from(m.weight.max(1))).sum();
+        let Ok(mut state) = self.state.lock() else { return 0 };
+        let (names, current) = &mut *state;
+        let same = names.len() == instances.len() && names.iter().zip(instances).all(|(n, m)| *n == m.name);
+        if !same {
+            // The instances changed: keep the current weights of those that remain.
+            let kept: HashMap<&str, i64> =
+                names.iter().map(String::as_str).zip(current.iter().copied()).collect();
+            let fresh: Vec<i64> =
+                instances.iter().map(|m| kept.get(m.name.as_str()).copied().unwrap_or(0)).collect();
+            *current = fresh;
+            *names = instances.iter().map(|m| m.name.clone()).collect();
+        }
+        let mut total = 0;
         let mut best = 0;
-        let mut best_weight = i64::MIN;
         for (i, m) in instances.iter().enumerate() {
-            let w = current.entry(m.name.clone()).or_insert(0);
-            *w += i64::from(m.weight.max(1));
-            if *w > best_weight {
-                best_weight = *w;
+            let weight = i64::from(m.weight.max(1));
+            total += weight;
+            current[i] += weight;
+            if current[i] > current[best] {
                 best = i;
             }
         }
-        if let Some(w) = current.get_mut(&instances[best].name) {
-            *w -= total;
-        }
+        current[best] -= total;
         best
     }
 }
@@ -79,9 +87,11 @@ impl<B: Balancer> Discover<B> {
         Self { service: service.into(), balancer }
     }
 
-    fn instances(&self) -> Vec<Member> {
-        let Some(gossip) = registry::current() else { return Vec::new() };
-        gossip.members().of_service(&self.service)
+    fn instances(&self) -> std::sync::Arc<Vec<Member>> {
+        match registry::current() {
+            Some(gossip) => gossip.members().of_service(&self.service),
+            None => std::sync::Arc::default(),
+        }
     }
 }
 

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use http::header::{HeaderName, HeaderValue};
 use http::Response;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
@@ -31,8 +30,11 @@ use crate::manage::{self, Manage};
 use crate::metrics::Metrics;
 use crate::registry::{self, ClusterView, Gossip, GossipError, LocalNode, Member};
 use crate::router::{MatchedRoute, Mount, RemoteAddr, RouteError, Router};
+use crate::service::BoxFuture;
 use crate::service::Service;
 use crate::{logging, reply, Error};
+use tower_http::catch_panic::CatchPanic;
+use tower_http::compression::{Compression, CompressionLayer};
 
 /// The request-id header.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -174,6 +176,18 @@ impl Server {
         self
     }
 
+    /// The business routes alone, handled in memory by [`Router::handle`]: for tests and
+    /// benchmarks of services (no socket, no management routes, no middleware).
+    pub fn into_router(self, config: &Config) -> Result<Router, StartError> {
+        Ok(Router::new(
+            self.mounts,
+            &config.route_root_path,
+            config.max_body_size,
+            config.read_timeout,
+            config.write_timeout,
+        )?)
+    }
+
     /// Loads the configuration, binds, serves until SIGINT or SIGTERM, drains and returns.
     pub async fn run(self) -> Result<(), StartError> {
         self.start().await?.wait().await;
@@ -229,12 +243,17 @@ impl Server {
             config.read_timeout,
             config.write_timeout,
         )?;
-        let mut service = HttpService::new(router);
-        for layer in self.layers {
-            service = layer(service);
-        }
+        let layered = (!self.layers.is_empty()).then(|| {
+            let mut service = HttpService::new(router.clone());
+            for layer in self.layers {
+                service = layer(service);
+            }
+            service
+        });
         let stop = CancellationToken::new();
-        let stack = Stack::new(service, &config, metrics);
+        let stack = Stack::new(router, layered, &config, metrics);
+        // Ready before the address is announced: whoever saw it may probe at once.
+        state.ready.store(true, Ordering::Release);
         let task = tokio::spawn(accept_loop(
             listener,
             stack,
@@ -244,7 +263,6 @@ impl Server {
             gossip,
         ));
         tracing::info!(service = %config.service_name, env = %config.env, "listening on http://{addr}");
-        state.ready.store(true, Ordering::Release);
         Ok(Running { addr, stop, task, state })
     }
 }
@@ -307,75 +325,122 @@ where
         let svc = self.0.clone();
         Box::pin(async move {
             Ok(match svc.oneshot(req).await {
-                Ok(resp) => resp.map(|b| b.map_err(Into::into).boxed_unsync()),
+                Ok(resp) => resp.map(Body::new),
                 Err(e) => reply::error(&Error::internal(e.into().to_string())),
             })
         })
     }
 }
 
-/// The default middleware around the user's stack, applied per request.
+/// The default middleware around the routes, applied per request: request id, metrics,
+/// access log, and gzip. Without user layers a request goes straight to the router, with no
+/// tower service to clone or box; compression and user layers take the tower path.
 #[derive(Clone)]
-struct Stack {
-    inner: tower_http::catch_panic::CatchPanic<tower_http::compression::Compression<HttpService>, PanicTo500>,
+struct Stack(Arc<StackInner>);
+
+struct StackInner {
+    router: Router,
+    gzip: Option<Compression<Router>>,
+    layered: Option<CatchPanic<Compression<HttpService>, PanicTo500>>,
     log_requests: bool,
-    ids: Arc<RequestIds>,
+    ids: RequestIds,
     metrics: Option<Arc<Metrics>>,
 }
 
-impl Stack {
-    fn new(service: HttpService, config: &Config, metrics: Option<Arc<Metrics>>) -> Self {
-        let compression = tower_http::compression::CompressionLayer::new();
-        let compression = if config.enable_response_gzip { compression } else { compression.no_gzip() };
-        let inner = tower::ServiceBuilder::new()
-            .layer(tower_http::catch_panic::CatchPanicLayer::custom(PanicTo500))
-            .layer(compression)
-            .service(service);
-        Self { inner, log_requests: config.log_req_enable, ids: Arc::new(RequestIds::new()), metrics }
-    }
-
-    fn handle(
-        mut self,
-        mut req: http::Request<Incoming>,
-        remote: SocketAddr,
-    ) -> crate::service::BoxFuture<Response<BoxedBody>> {
-        Box::pin(async move {
-            let started = Instant::now();
-            let id = match req.headers().get(X_REQUEST_ID) {
-                Some(v) if valid_request_id(v) => v.clone(),
-                _ => {
-                    let id = self.ids.next();
-                    req.headers_mut().insert(X_REQUEST_ID, id.clone());
-                    id
-                }
-            };
-            req.extensions_mut().insert(RemoteAddr(remote));
-            let method = req.method().clone();
-            let uri = self.log_requests.then(|| req.uri().clone());
-            let mut resp = match tower::Service::call(&mut self.inner, req).await {
-                Ok(resp) => resp.map(|b| b.boxed_unsync()),
-                Err(never) => match never {},
-            };
-            let route = resp.extensions().get::<MatchedRoute>().map(|r| r.0.clone());
-            if let Some(metrics) = &self.metrics {
-                let template = route.as_deref().unwrap_or(crate::metrics::UNMATCHED);
-                metrics.record(template, method.as_str(), resp.status().as_u16(), started.elapsed());
-            }
-            if let Some(uri) = uri {
-                tracing::info!(
-                    target: "doudou::access",
-                    %method, %uri, route = route.as_deref().unwrap_or("-"), status = resp.status().as_u16(),
-                    micros = started.elapsed().as_micros() as u64, request_id = id.to_str().unwrap_or_default(),
-                    remote = %remote, "request"
-                );
-            }
-            resp.headers_mut().insert(X_REQUEST_ID, id);
-            resp
-        })
-    }
+fn accepts_gzip(req: &http::Request<Incoming>) -> bool {
+    req.headers()
+        .get_all(http::header::ACCEPT_ENCODING)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip"))))
 }
 
-type BoxedBody = http_body_util::combinators::UnsyncBoxBody<bytes::Bytes, BoxError>;
+/// Calls a tower stack (compression, user layers); the route comes back in an extension.
+fn call_tower<S, B>(mut svc: S, req: http::Request<Incoming>) -> BoxFuture<(Response<Body>, Option<Arc<str>>)>
+where
+    S: tower::Service<http::Request<Incoming>, Response = Response<B>, Error = Infallible>,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let call = svc.call(req);
+    Box::pin(async move {
+        let resp = match call.await {
+            Ok(resp) => resp.map(Body::new),
+            Err(never) => match never {},
+        };
+        let route = resp.extensions().get::<MatchedRoute>().map(|r| r.0.clone());
+        (resp, route)
+    })
+}
+
+impl Stack {
+    fn new(
+        router: Router,
+        layered: Option<HttpService>,
+        config: &Config,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Self {
+        let compression = if config.enable_response_gzip {
+            CompressionLayer::new()
+        } else {
+            CompressionLayer::new().no_gzip()
+        };
+        let layered = layered.map(|service| {
+            tower::ServiceBuilder::new()
+                .layer(tower_http::catch_panic::CatchPanicLayer::custom(PanicTo500))
+                .layer(compression.clone())
+                .service(service)
+        });
+        let gzip = config.enable_response_gzip.then(|| compression.layer(router.clone()));
+        Self(Arc::new(StackInner {
+            router,
+            gzip,
+            layered,
+            log_requests: config.log_req_enable,
+            ids: RequestIds::new(),
+            metrics,
+        }))
+    }
+
+    async fn handle(self, mut req: http::Request<Incoming>, remote: SocketAddr) -> Response<Body> {
+        let started = Instant::now();
+        let stack = &*self.0;
+        let id = match req.headers().get(X_REQUEST_ID) {
+            Some(v) if valid_request_id(v) => v.clone(),
+            _ => {
+                let id = stack.ids.next();
+                req.headers_mut().insert(X_REQUEST_ID, id.clone());
+                id
+            }
+        };
+        let method = req.method().clone();
+        let uri = stack.log_requests.then(|| req.uri().clone());
+        let (mut resp, route) = if let Some(layered) = &stack.layered {
+            req.extensions_mut().insert(RemoteAddr(remote));
+            call_tower(layered.clone(), req).await
+        } else if stack.gzip.is_some() && accepts_gzip(&req) {
+            req.extensions_mut().insert(RemoteAddr(remote));
+            let gzip =
+                stack.gzip.clone().unwrap_or_else(|| CompressionLayer::new().layer(stack.router.clone()));
+            call_tower(gzip, req).await
+        } else {
+            stack.router.dispatch(req.map(Body::incoming), remote, started).await
+        };
+        if let Some(metrics) = &stack.metrics {
+            metrics.record(route.as_ref(), &method, resp.status().as_u16(), started.elapsed());
+        }
+        if let Some(uri) = uri {
+            tracing::info!(
+                target: "doudou::access",
+                %method, %uri, route = route.as_deref().unwrap_or("-"), status = resp.status().as_u16(),
+                micros = started.elapsed().as_micros() as u64, request_id = id.to_str().unwrap_or_default(),
+                remote = %remote, "request"
+            );
+        }
+        resp.headers_mut().insert(X_REQUEST_ID, id);
+        resp
+    }
+}
 
 /// A panicking handler answers 500 with the JSON error shape; the panic is logged.
 #[derive(Clone, Copy)]
@@ -425,9 +490,15 @@ impl RequestIds {
     }
 
     fn next(&self) -> HeaderValue {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let id = format!("{:016x}-{n:08x}", self.prefix);
-        HeaderValue::try_from(id).unwrap_or(HeaderValue::from_static("unknown"))
+        // `{prefix:016x}-{n:016x}`, written without a formatter.
+        let mut buf = [b'-'; 33];
+        for i in 0..16 {
+            buf[i] = HEX[(self.prefix >> (60 - 4 * i) & 0xf) as usize];
+            buf[17 + i] = HEX[(n >> (60 - 4 * i) & 0xf) as usize];
+        }
+        HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static("unknown"))
     }
 }
 
@@ -478,8 +549,8 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let stack = stack.clone();
         let service = hyper::service::service_fn(move |req| {
-            let stack = stack.clone();
-            async move { Ok::<_, Infallible>(stack.handle(req, remote).await) }
+            let handled = stack.clone().handle(req, remote);
+            async move { Ok::<_, Infallible>(handled.await) }
         });
         // hyper's head timer also runs while a keep-alive connection waits for its next
         // request, so it is the idle timeout; GDD_READ_TIMEOUT bounds reading the body.

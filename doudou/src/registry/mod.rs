@@ -113,25 +113,39 @@ impl Member {
     }
 }
 
-/// The live members, by node name: written by gossip events, read by providers.
+/// The live members, by node name: written by gossip events, read by providers. Each
+/// service's instances are also kept as a shared snapshot, rebuilt on change, so a client's
+/// pick copies nothing.
 #[derive(Debug, Default)]
 pub struct Members {
     by_name: RwLock<BTreeMap<String, Member>>,
+    by_service: RwLock<std::collections::HashMap<String, Arc<Vec<Member>>>>,
     version: std::sync::atomic::AtomicU64,
 }
 
 impl Members {
+    fn changed(&self, map: &BTreeMap<String, Member>) {
+        let mut grouped: std::collections::HashMap<String, Vec<Member>> = std::collections::HashMap::new();
+        for m in map.values() {
+            grouped.entry(m.service.clone()).or_default().push(m.clone());
+        }
+        if let Ok(mut by_service) = self.by_service.write() {
+            *by_service = grouped.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        }
+        self.version.fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
     pub(crate) fn upsert(&self, member: Member) {
         if let Ok(mut map) = self.by_name.write() {
             map.insert(member.name.clone(), member);
-            self.version.fetch_add(1, std::sync::atomic::Ordering::Release);
+            self.changed(&map);
         }
     }
 
     pub(crate) fn remove(&self, name: &str) {
         if let Ok(mut map) = self.by_name.write() {
             if map.remove(name).is_some() {
-                self.version.fetch_add(1, std::sync::atomic::Ordering::Release);
+                self.changed(&map);
             }
         }
     }
@@ -141,12 +155,9 @@ impl Members {
         self.by_name.read().map(|m| m.values().cloned().collect()).unwrap_or_default()
     }
 
-    /// The live members running `service`.
-    pub fn of_service(&self, service: &str) -> Vec<Member> {
-        self.by_name
-            .read()
-            .map(|m| m.values().filter(|v| v.service == service).cloned().collect())
-            .unwrap_or_default()
+    /// The live members running `service`, sorted by node name.
+    pub fn of_service(&self, service: &str) -> Arc<Vec<Member>> {
+        self.by_service.read().ok().and_then(|m| m.get(service).cloned()).unwrap_or_default()
     }
 
     /// Grows with every change, so readers can cache between changes.
