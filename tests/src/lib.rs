@@ -330,3 +330,25 @@ impl Proc {
         r.json().as_array().cloned().unwrap_or_default()
     }
 }
+
+/// Starts a real Prometheus on a free loopback port with `config` as `dir/prometheus.yml`
+/// (checked by `promtool check config` first) and storage in `dir/data`; waits until ready.
+pub fn start_prometheus(dir: &Path, config: &str) -> (Daemon, SocketAddr) {
+    let file = dir.join("prometheus.yml");
+    std::fs::write(&file, config).expect("write prometheus.yml");
+    let check =
+        Command::new(tool("promtool")).args(["check", "config"]).arg(&file).output().expect("promtool");
+    assert!(check.status.success(), "promtool check config: {}", String::from_utf8_lossy(&check.stdout));
+    let port = free_port();
+    let mut cmd = Command::new(tool("prometheus"));
+    cmd.current_dir(dir)
+        .arg(format!("--config.file={}", file.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+    let prom = Daemon::spawn(cmd, dir.join("prometheus.log"));
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    poll(Duration::from_secs(30), "Prometheus to be ready", || {
+        TcpStream::connect(addr).ok().and_then(|_| (get(addr, "/-/ready").status == 200).then_some(()))
+    });
+    (prom, addr)
+}

@@ -1,9 +1,8 @@
 //! A real Prometheus server scrapes the example with the seed document's scrape config.
 
-use std::process::Command;
 use std::time::Duration;
 
-use doudou_tests::{bin, free_port, get, poll, start, temp_dir, tool, Daemon};
+use doudou_tests::{bin, get, poll, start, start_prometheus, temp_dir};
 
 /// The seed document's job, unchanged but for the job name and the target file; a second job
 /// with a wrong password must be refused.
@@ -52,27 +51,7 @@ fn prometheus_scrapes_the_service_with_the_seed_config() {
             .to_string(),
     )
     .expect("write targets");
-    std::fs::write(dir.join("prometheus.yml"), prometheus_yml()).expect("write config");
-    let check = Command::new(tool("promtool"))
-        .args(["check", "config"])
-        .arg(dir.join("prometheus.yml"))
-        .output()
-        .expect("promtool");
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
-
-    let port = free_port();
-    let mut cmd = Command::new(tool("prometheus"));
-    cmd.current_dir(&dir)
-        .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
-    let prom = Daemon::spawn(cmd, dir.join("prometheus.log"));
-    let prom_addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    poll(Duration::from_secs(30), "Prometheus to be ready", || {
-        std::net::TcpStream::connect(prom_addr)
-            .ok()
-            .and_then(|_| (get(prom_addr, "/-/ready").status == 200).then_some(()))
-    });
+    let (prom, prom_addr) = start_prometheus(&dir, &prometheus_yml());
 
     for id in 1..=7 {
         assert_eq!(get(svc.addr, &format!("/user?id={id}")).status, 200);

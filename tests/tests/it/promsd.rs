@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use doudou_tests::{basic, bin, free_port, get, poll, raw, start, temp_dir, tool, Daemon, Proc};
+use doudou_tests::{basic, bin, get, poll, raw, start, temp_dir, tool, Daemon, Proc};
 
 fn gossip_envs<'a>(name: &'a str, service: &'a str, seed: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
@@ -93,21 +93,7 @@ scrape_configs:
           password: admin
 "#
     );
-    std::fs::write(dir.join("prometheus.yml"), config).expect("write config");
-    let port = free_port();
-    let mut cmd = Command::new(tool("prometheus"));
-    cmd.current_dir(dir)
-        .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
-    let prom = Daemon::spawn(cmd, dir.join("prometheus.log"));
-    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    poll(Duration::from_secs(30), "Prometheus to be ready", || {
-        std::net::TcpStream::connect(addr)
-            .ok()
-            .and_then(|_| (get(addr, "/-/ready").status == 200).then_some(()))
-    });
-    (prom, addr)
+    doudou_tests::start_prometheus(dir, &config)
 }
 
 #[test]
