@@ -615,7 +615,7 @@ fn generate(krate: &syn::Path, item: &ItemTrait, methods: &[Method]) -> TokenStr
 
         #[doc = #openapi_doc]
         #vis fn #openapi_fn() -> #krate::__private::serde_json::Value {
-            #krate::__private::openapi_doc(#trait_name, #client::describe)
+            #krate::__private::openapi_doc(#trait_name, ::core::env!("CARGO_PKG_VERSION"), #client::describe)
         }
     }
 }

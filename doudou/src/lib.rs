@@ -61,9 +61,14 @@ pub mod __private {
         Box::pin(::core::future::ready(crate::reply::error(&Error::not_found("unknown route"))))
     }
 
-    /// The package version of the calling crate is not known here; the macro passes it.
-    pub fn openapi_doc(title: &str, describe: impl FnOnce(&mut ApiBuilder)) -> serde_json::Value {
-        let mut api = ApiBuilder::new(title, "1.0.0", "");
+    /// The OpenAPI document of one service, titled after it, with the version of the crate
+    /// that defined it (the macro passes `CARGO_PKG_VERSION`).
+    pub fn openapi_doc(
+        title: &str,
+        version: &str,
+        describe: impl FnOnce(&mut ApiBuilder),
+    ) -> serde_json::Value {
+        let mut api = ApiBuilder::new(title, version, "");
         describe(&mut api);
         api.finish()
     }

@@ -352,5 +352,9 @@ impl<T: Users> ::doudou::Service for UsersServer<T> {
 }
 ///The OpenAPI 3.0 document of [`Users`].
 pub fn users_openapi() -> ::doudou::__private::serde_json::Value {
-    ::doudou::__private::openapi_doc("Users", UsersClient::describe)
+    ::doudou::__private::openapi_doc(
+        "Users",
+        ::core::env!("CARGO_PKG_VERSION"),
+        UsersClient::describe,
+    )
 }

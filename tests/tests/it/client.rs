@@ -86,6 +86,7 @@ async fn an_unreachable_service_is_a_503_error() {
 fn the_openapi_document_describes_every_route() {
     let doc = helloworld::helloworld_openapi();
     assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["info"]["version"], "0.1.0", "the version of the crate that defined the service");
     let paths = doc["paths"].as_object().expect("paths");
     for (path, verb) in [
         ("/user", "get"),
