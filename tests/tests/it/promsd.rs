@@ -139,9 +139,11 @@ fn file_sd_and_http_sd_drive_a_real_prometheus() {
     // http_sd: the same groups, from any node, behind basic auth.
     let auth = basic("admin", "admin");
     assert_eq!(get(sd.addr, "/go-doudou/sd").status, 401);
-    let http_sd = raw(alpha.addr, "GET", "/go-doudou/sd", &[("Authorization", &auth)], b"").json();
-    assert_eq!(http_sd.as_array().map(Vec::len), Some(3));
-    assert_eq!(services_in(http_sd.as_array().expect("array")), ["alpha", "greeter", "prometheus-sd"]);
+    // alpha learns of greeter by gossip, possibly a moment after the seed did.
+    poll(Duration::from_secs(10), "all three in alpha's http_sd answer", || {
+        let http_sd = raw(alpha.addr, "GET", "/go-doudou/sd", &[("Authorization", &auth)], b"").json();
+        (services_in(http_sd.as_array()?) == ["alpha", "greeter", "prometheus-sd"]).then_some(())
+    });
 
     // Untouched while nothing changes: three refreshes later, still the same inode and mtime.
     let meta = |p: &Path| {
