@@ -352,3 +352,20 @@ pub fn start_prometheus(dir: &Path, config: &str) -> (Daemon, SocketAddr) {
     });
     (prom, addr)
 }
+
+/// The global section and the deployment guide's scrape job, unchanged but for a 1 s interval
+/// (so tests wait seconds, not minutes); tests append their own jobs.
+pub const SEED_SCRAPE_CONFIG: &str = r#"global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+
+scrape_configs:
+  - job_name: "go-doudou-wordcloud"
+    basic_auth:
+      username: admin
+      password: admin
+    metrics_path: /go-doudou/prometheus
+    file_sd_configs:
+      - files:
+          - sd/go-doudou.json
+"#;

@@ -2,25 +2,13 @@
 
 use std::time::Duration;
 
-use doudou_tests::{bin, get, poll, start, start_prometheus, temp_dir};
+use doudou_tests::{bin, get, poll, start, start_prometheus, temp_dir, SEED_SCRAPE_CONFIG};
 
 /// The seed document's job, unchanged but for the job name and the target file; a second job
 /// with a wrong password must be refused.
 fn prometheus_yml() -> String {
-    r#"global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-
-scrape_configs:
-  - job_name: "go-doudou-wordcloud"
-    basic_auth:
-      username: admin
-      password: admin
-    metrics_path: /go-doudou/prometheus
-    file_sd_configs:
-      - files:
-          - sd/go-doudou.json
-  - job_name: "wrong-password"
+    format!(
+        r#"{SEED_SCRAPE_CONFIG}  - job_name: "wrong-password"
     basic_auth:
       username: admin
       password: not-the-password
@@ -29,7 +17,7 @@ scrape_configs:
       - files:
           - sd/go-doudou.json
 "#
-    .to_owned()
+    )
 }
 
 fn api(addr: std::net::SocketAddr, query: &str) -> serde_json::Value {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use doudou_tests::{basic, bin, get, poll, raw, start, temp_dir, tool, Daemon, Proc};
+use doudou_tests::{basic, bin, get, poll, raw, start, temp_dir, tool, Daemon, Proc, SEED_SCRAPE_CONFIG};
 
 fn gossip_envs<'a>(name: &'a str, service: &'a str, seed: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
@@ -67,20 +67,7 @@ fn active_targets(prom: std::net::SocketAddr, job: &str) -> Vec<(String, String)
 
 fn start_prometheus(dir: &Path, sd_addr: std::net::SocketAddr) -> (Daemon, std::net::SocketAddr) {
     let config = format!(
-        r#"global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-
-scrape_configs:
-  - job_name: "go-doudou-wordcloud"
-    basic_auth:
-      username: admin
-      password: admin
-    metrics_path: /go-doudou/prometheus
-    file_sd_configs:
-      - files:
-          - sd/go-doudou.json
-  - job_name: "doudou-http-sd"
+        r#"{SEED_SCRAPE_CONFIG}  - job_name: "doudou-http-sd"
     basic_auth:
       username: admin
       password: admin
