@@ -101,14 +101,6 @@ impl http_body::Body for Body {
     }
 }
 
-pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
-    Body::full(bytes)
-}
-
-pub(crate) fn empty() -> Body {
-    Body::empty()
-}
-
 /// A file sent to the client as a stream, with a `Content-Disposition: attachment` header.
 ///
 /// Return `Result<FileDownload, doudou::Error>` from a service method to offer a download; the
@@ -150,7 +142,7 @@ impl FileDownload {
             filename: filename.into(),
             content_type: "application/octet-stream".to_owned(),
             len: Some(bytes.len() as u64),
-            body: full(bytes),
+            body: Body::full(bytes),
         }
     }
 

@@ -15,7 +15,7 @@ use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::body::{self, disposition_filename, Body, FileDownload, UploadFile};
+use crate::body::{disposition_filename, Body, FileDownload, UploadFile};
 use crate::request::ToParams;
 use crate::Error;
 
@@ -249,9 +249,9 @@ impl Call<'_> {
             let req_body = match &body {
                 Some((ct, bytes)) => {
                     builder = builder.header(CONTENT_TYPE, ct);
-                    body::full(bytes.clone())
+                    Body::full(bytes.clone())
                 }
-                None => body::empty(),
+                None => Body::empty(),
             };
             let req = builder
                 .body(req_body)

@@ -11,7 +11,7 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// The response of an error: its status and `{"code", "message"}`.
 pub fn error(err: &Error) -> Response<Body> {
-    let mut resp = Response::new(body::full(err.to_json()));
+    let mut resp = Response::new(Body::full(err.to_json()));
     *resp.status_mut() = err.status();
     resp.headers_mut().insert(CONTENT_TYPE, JSON);
     resp
@@ -22,7 +22,7 @@ pub fn json<T: Serialize, E: Into<Error>>(result: Result<T, E>) -> Response<Body
     match result {
         Ok(value) => match serde_json::to_vec(&value) {
             Ok(bytes) => {
-                let mut resp = Response::new(body::full(bytes));
+                let mut resp = Response::new(Body::full(bytes));
                 resp.headers_mut().insert(CONTENT_TYPE, JSON);
                 resp
             }
@@ -36,7 +36,7 @@ pub fn json<T: Serialize, E: Into<Error>>(result: Result<T, E>) -> Response<Body
 pub fn empty<E: Into<Error>>(result: Result<(), E>) -> Response<Body> {
     match result {
         Ok(()) => {
-            let mut resp = Response::new(body::empty());
+            let mut resp = Response::new(Body::empty());
             *resp.status_mut() = StatusCode::NO_CONTENT;
             resp
         }

@@ -72,13 +72,11 @@ pub struct RouteError {
 }
 
 impl Router {
-    pub(crate) fn new(
-        mounts: Vec<Mount>,
-        root: &str,
-        max_body: u64,
-        read_timeout: Duration,
-        write_timeout: Duration,
-    ) -> Result<Self, RouteError> {
+    /// The routes of `mounts`, with the root path, body limit and timeouts of `config`.
+    pub(crate) fn new(mounts: Vec<Mount>, config: &crate::Config) -> Result<Self, RouteError> {
+        let root = config.route_root_path.as_str();
+        let (max_body, read_timeout, write_timeout) =
+            (config.max_body_size, config.read_timeout, config.write_timeout);
         let mut matcher: matchit::Router<usize> = matchit::Router::new();
         let mut endpoints: Vec<Endpoint> = Vec::new();
         let mut services = Vec::new();

@@ -179,13 +179,7 @@ impl Server {
     /// The business routes alone, handled in memory by [`Router::handle`]: for tests and
     /// benchmarks of services (no socket, no management routes, no middleware).
     pub fn into_router(self, config: &Config) -> Result<Router, StartError> {
-        Ok(Router::new(
-            self.mounts,
-            &config.route_root_path,
-            config.max_body_size,
-            config.read_timeout,
-            config.write_timeout,
-        )?)
+        Ok(Router::new(self.mounts, config)?)
     }
 
     /// Loads the configuration, binds, serves until SIGINT or SIGTERM, drains and returns.
@@ -236,13 +230,7 @@ impl Server {
         );
         let mut mounts = self.mounts;
         mounts.push(Mount { service: Arc::new(manage), prefixed: false });
-        let router = Router::new(
-            mounts,
-            &config.route_root_path,
-            config.max_body_size,
-            config.read_timeout,
-            config.write_timeout,
-        )?;
+        let router = Router::new(mounts, &config)?;
         let layered = (!self.layers.is_empty()).then(|| {
             let mut service = HttpService::new(router.clone());
             for layer in self.layers {

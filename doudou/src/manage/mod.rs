@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 
-use crate::body::{self, Body};
+use crate::body::Body;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::openapi::ApiBuilder;
@@ -124,7 +124,7 @@ impl Manage {
 }
 
 fn with_type(status: StatusCode, bytes: Bytes, content_type: &'static str) -> Response<Body> {
-    let mut resp = Response::new(body::full(bytes));
+    let mut resp = Response::new(Body::full(bytes));
     *resp.status_mut() = status;
     resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -11,7 +11,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use memberlist::delegate::{
     AliveDelegate, CompositeDelegate, EventDelegate, MergeDelegate, NodeDelegate, VoidDelegate,
@@ -192,10 +192,6 @@ impl NodeDelegate for MetaSource {
     }
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
-}
-
 /// `host[:port]` with the default gossip port.
 fn with_port(seed: &str) -> String {
     let has_port = match seed.rsplit_once(':') {
@@ -278,16 +274,7 @@ impl Gossip {
         let bind =
             if ip.is_loopback() { advertise } else { SocketAddr::new(IpAddr::from([0, 0, 0, 0]), port) };
 
-        let meta = Meta {
-            service: config.service_name.clone(),
-            port: http_port,
-            root: config.route_root_path.clone(),
-            weight: config.weight,
-            version: build.version.to_owned(),
-            commit: build.git_commit.to_owned(),
-            built: build.build_time.to_owned(),
-            started: now_secs(),
-        };
+        let meta = Meta::of(config, http_port, build);
         let size = serde_json::to_vec(&meta).map(|v| v.len()).unwrap_or(usize::MAX);
         if size > memberlist::META_MAX_SIZE {
             return Err(GossipError::Config(format!(

@@ -70,6 +70,25 @@ pub(crate) struct Meta {
     pub(crate) started: u64,
 }
 
+impl Meta {
+    /// This node's record: its service, HTTP port, weight and build, started now.
+    pub(crate) fn of(config: &Config, http_port: u16, build: BuildInfo) -> Self {
+        Self {
+            service: config.service_name.clone(),
+            port: http_port,
+            root: config.route_root_path.clone(),
+            weight: config.weight,
+            version: build.version.to_owned(),
+            commit: build.git_commit.to_owned(),
+            built: build.build_time.to_owned(),
+            started: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// A member as the registry keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Member {
@@ -120,7 +139,6 @@ impl Member {
 pub struct Members {
     by_name: RwLock<BTreeMap<String, Member>>,
     by_service: RwLock<std::collections::HashMap<String, Arc<Vec<Member>>>>,
-    version: std::sync::atomic::AtomicU64,
 }
 
 impl Members {
@@ -132,7 +150,6 @@ impl Members {
         if let Ok(mut by_service) = self.by_service.write() {
             *by_service = grouped.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
         }
-        self.version.fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 
     pub(crate) fn upsert(&self, member: Member) {
@@ -158,11 +175,6 @@ impl Members {
     /// The live members running `service`, sorted by node name.
     pub fn of_service(&self, service: &str) -> Arc<Vec<Member>> {
         self.by_service.read().ok().and_then(|m| m.get(service).cloned()).unwrap_or_default()
-    }
-
-    /// Grows with every change, so readers can cache between changes.
-    pub fn version(&self) -> u64 {
-        self.version.load(std::sync::atomic::Ordering::Acquire)
     }
 }
 
@@ -253,19 +265,7 @@ impl Member {
     /// This process as a member, serving HTTP on `bound` (when gossip is off).
     pub fn local(config: &Config, bound: SocketAddr, build: BuildInfo) -> Self {
         let host = advertised_http_host(bound.ip());
-        let meta = Meta {
-            service: config.service_name.clone(),
-            port: bound.port(),
-            root: config.route_root_path.clone(),
-            weight: config.weight,
-            version: build.version.to_owned(),
-            commit: build.git_commit.to_owned(),
-            built: build.build_time.to_owned(),
-            started: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or_default(),
-        };
+        let meta = Meta::of(config, bound.port(), build);
         let mut member = Self::from_meta(hostname(), SocketAddr::new(host, bound.port()), &meta);
         member.gossip_address = String::new();
         member
