@@ -65,8 +65,8 @@ fn a_cluster_forms_and_calls_spread_by_weight() {
     let seed = node("seed", "seed", None, &[]);
     let s = Some(seed.gossip_addr());
     let a = node("hello-a", "hello", s, &[]);
-    let b = node("hello-b", "hello", s, &[]);
-    let c = node("hello-c", "hello", s, &[]);
+    let mut b = node("hello-b", "hello", s, &[]);
+    let mut c = node("hello-c", "hello", s, &[]);
     let g = greeter(seed.gossip_addr());
     let all = ["seed", "hello-a", "hello-b", "hello-c", "greeter-1"];
     wait_members(&[&seed, &a, &b, &c, &g], &all, Duration::from_secs(15));
@@ -83,7 +83,12 @@ fn a_cluster_forms_and_calls_spread_by_weight() {
     // Weighted: 1, 2, 3.
     let w2 = node("hello-w2", "hello", s, &[("GDD_WEIGHT", "2")]);
     let w3 = node("hello-w3", "hello", s, &[("GDD_WEIGHT", "3")]);
-    drop((b, c));
+    // They leave gracefully: crash detection has its own test, and under a loaded machine its
+    // timing would make this one about the detector rather than the weights.
+    for leaving in [&mut b, &mut c] {
+        leaving.signal("TERM");
+        assert!(leaving.wait_exit(Duration::from_secs(10)).is_some_and(|s| s.success()));
+    }
     let all = ["seed", "hello-a", "hello-w2", "hello-w3", "greeter-1"];
     wait_members(&[&g], &all, Duration::from_secs(30));
     let weighted = spread(&g, 600);
