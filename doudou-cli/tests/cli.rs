@@ -10,6 +10,12 @@ use serde_yaml::Value;
 
 const CLI: &str = env!("CARGO_BIN_EXE_doudou-cli");
 
+/// This crate's directory, read when the test runs: a test binary reused from another checkout
+/// through a shared target directory must still read this checkout's files.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 fn temp_dir(tag: &str) -> PathBuf {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -20,7 +26,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 fn doudou_crate() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../doudou").canonicalize().expect("the doudou crate")
+    manifest_dir().join("../doudou").canonicalize().expect("the doudou crate")
 }
 
 fn text(out: &Output) -> String {
@@ -119,7 +125,7 @@ fn init_writes_a_service_that_builds_and_serves() {
     // Build it with the workspace's target directory, so dependencies are not rebuilt.
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        .unwrap_or_else(|| manifest_dir().join("../target"));
     let target = target.join("cli-scaffold");
     let out = Command::new(env!("CARGO"))
         .current_dir(&dir)

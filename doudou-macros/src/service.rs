@@ -582,10 +582,12 @@ fn generate(krate: &syn::Path, item: &ItemTrait, methods: &[Method]) -> TokenStr
                 ROUTES
             }
 
+            // Handlers that bind from the body take the request mutably; the others leave it be.
+            #[allow(unused_mut)]
             fn call(
                 &self,
                 route: usize,
-                request: #krate::__private::Request,
+                mut request: #krate::__private::Request,
             ) -> #krate::__private::BoxFuture<#krate::__private::Response<#krate::__private::Body>> {
                 let service = <::std::sync::Arc<T> as ::core::clone::Clone>::clone(&self.inner);
                 match route {
@@ -625,16 +627,30 @@ fn handler_arm(krate: &syn::Path, index: usize, m: &Method) -> TokenStream {
     let has_file = m.params.iter().any(|p| matches!(p.kind, Kind::File { .. }));
     let has_body = m.params.iter().any(|p| matches!(p.kind, Kind::Body { .. }));
     let has_query = m.params.iter().any(|p| matches!(p.kind, Kind::Query { .. }));
-    let needs_mut = has_file || has_body || has_query;
+    // The handler's future is one async block answering a response: a failed binding returns
+    // the error's response early instead of going through `?` and a wrapping future, so the
+    // boxed future stays small (it is copied into its box on every request).
+    let bail = |span: proc_macro2::Span, result: TokenStream| {
+        quote_spanned! {span=>
+            match #result {
+                ::core::result::Result::Ok(__doudou_value) => __doudou_value,
+                ::core::result::Result::Err(__doudou_error) => {
+                    return #krate::__private::reply::error(&__doudou_error)
+                }
+            }
+        }
+    };
     let load = if has_file {
         let fields = m
             .params
             .iter()
             .filter(|p| matches!(p.kind, Kind::File { .. } | Kind::Query { .. }))
             .map(|p| p.ident.to_string());
-        quote!(request.load_multipart(&[#(#fields),*]).await?;)
+        let load = bail(ident.span(), quote!(request.load_multipart(&[#(#fields),*]).await));
+        quote!(#load;)
     } else if has_query && !has_body {
-        quote!(request.load_form().await?;)
+        let load = bail(ident.span(), quote!(request.load_form().await));
+        quote!(#load;)
     } else {
         quote!()
     };
@@ -643,15 +659,19 @@ fn handler_arm(krate: &syn::Path, index: usize, m: &Method) -> TokenStream {
         let name = i.to_string();
         let span = t.span();
         let value = match &p.kind {
-            Kind::Path => quote_spanned!(span=> request.path(#name)?),
-            Kind::Query { .. } => quote_spanned!(span=> request.param(#name)?),
-            Kind::Body { optional: false, .. } => quote_spanned!(span=> request.json(#name).await?),
-            Kind::Body { optional: true, .. } => quote_spanned!(span=> request.json_opt(#name).await?),
+            Kind::Path => bail(span, quote_spanned!(span=> request.path(#name))),
+            Kind::Query { .. } => bail(span, quote_spanned!(span=> request.param(#name))),
+            Kind::Body { optional: false, .. } => {
+                bail(span, quote_spanned!(span=> request.json(#name).await))
+            }
+            Kind::Body { optional: true, .. } => {
+                bail(span, quote_spanned!(span=> request.json_opt(#name).await))
+            }
             Kind::Headers => quote!(request.headers()),
             Kind::RemoteAddr => quote!(request.remote_addr()),
-            Kind::File { multiple: true, .. } => quote!(request.files(#name)?),
-            Kind::File { optional: true, .. } => quote!(request.file_opt(#name)?),
-            Kind::File { .. } => quote!(request.file(#name)?),
+            Kind::File { multiple: true, .. } => bail(span, quote!(request.files(#name))),
+            Kind::File { optional: true, .. } => bail(span, quote!(request.file_opt(#name))),
+            Kind::File { .. } => bail(span, quote!(request.file(#name))),
         };
         quote_spanned!(t.span()=> let #i: #t = #value;)
     });
@@ -661,13 +681,11 @@ fn handler_arm(krate: &syn::Path, index: usize, m: &Method) -> TokenStream {
         Output::Empty => quote!(empty),
         Output::Download => quote!(download),
     };
-    let rebind = if needs_mut { quote!(let mut request = request;) } else { quote!() };
     quote! {
-        #index => #krate::__private::handle(async move {
-            #rebind
+        #index => ::std::boxed::Box::pin(async move {
             #load
             #(#bindings)*
-            ::core::result::Result::Ok(#krate::__private::reply::#reply(service.#ident(#(#args),*).await))
+            #krate::__private::reply::#reply(service.#ident(#(#args),*).await)
         }),
     }
 }

@@ -3,6 +3,7 @@
 pub mod body;
 pub mod client;
 pub mod config;
+mod conn;
 mod error;
 mod logging;
 mod manage;
@@ -41,19 +42,6 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
     pub type Body = crate::body::Body;
-
-    /// Runs a handler body that may fail before user code (binding) and boxes it.
-    pub fn handle<F>(f: F) -> BoxFuture<Response<Body>>
-    where
-        F: ::core::future::Future<Output = Result<Response<Body>, Error>> + Send + 'static,
-    {
-        Box::pin(async move {
-            match f.await {
-                Ok(resp) => resp,
-                Err(e) => crate::reply::error(&e),
-            }
-        })
-    }
 
     /// The answer to a route index the service does not have (never happens with generated
     /// route tables).

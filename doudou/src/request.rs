@@ -5,16 +5,20 @@
 //! 400 (413 for a body over `GDD_MAX_BODY_SIZE`) naming the parameter, before user code runs.
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use http::header::CONTENT_TYPE;
 use http::HeaderMap;
 use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
 
 use crate::body::UploadFile;
+use crate::server::{RequestId, X_REQUEST_ID};
 use crate::Error;
 
 /// A scalar that can be parsed from one query, form or path value.
@@ -135,6 +139,7 @@ pub struct Request {
     params: Vec<(String, String)>,
     files: Vec<(String, UploadFile)>,
     remote_addr: SocketAddr,
+    request_id: Option<RequestId>,
     max_body: u64,
     read_timeout: Duration,
 }
@@ -144,6 +149,7 @@ impl Request {
         req: http::Request<crate::body::Body>,
         path_params: Vec<(String, String)>,
         remote_addr: SocketAddr,
+        request_id: Option<RequestId>,
         max_body: u64,
         read_timeout: Duration,
     ) -> Self {
@@ -157,6 +163,7 @@ impl Request {
             params: Vec::new(),
             files: Vec::new(),
             remote_addr,
+            request_id,
             max_body,
             read_timeout,
         }
@@ -181,13 +188,17 @@ impl Request {
         T::from_params(name, from_query.chain(from_body))
     }
 
-    /// The request headers.
+    /// The request headers, with the `X-Request-ID` doudou generated when the client sent none.
     pub fn headers(&self) -> HeaderMap {
-        self.parts.headers.clone()
+        let mut headers = self.parts.headers.clone();
+        if let Some(id) = &self.request_id {
+            headers.insert(X_REQUEST_ID, id.header_value());
+        }
+        headers
     }
 
-    /// One request header.
-    pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&http::HeaderValue> {
+    /// One request header, as the client sent it.
+    pub(crate) fn header(&self, name: impl http::header::AsHeaderName) -> Option<&http::HeaderValue> {
         self.parts.headers.get(name)
     }
 
@@ -212,33 +223,59 @@ impl Request {
     async fn read_body(&mut self) -> Result<Bytes, Error> {
         let Some(body) = self.body.take() else { return Ok(Bytes::new()) };
         let limit = usize::try_from(self.max_body).unwrap_or(usize::MAX);
-        let collected = tokio::time::timeout(self.read_timeout, Limited::new(body, limit).collect()).await;
+        let read_timeout = self.read_timeout;
+        let mut collect = std::pin::pin!(Limited::new(body, limit).collect());
+        // Most bodies have arrived with the head: the GDD_READ_TIMEOUT timer is only armed
+        // once the body has to be waited for.
+        let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+        let collected = std::future::poll_fn(|cx| {
+            if let Poll::Ready(collected) = collect.as_mut().poll(cx) {
+                return Poll::Ready(Some(collected));
+            }
+            let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(read_timeout)));
+            timer.as_mut().poll(cx).map(|()| None)
+        })
+        .await;
         match collected {
-            Err(_) => Err(Error::new(
+            None => Err(Error::new(
                 http::StatusCode::REQUEST_TIMEOUT,
                 "the request body did not arrive within GDD_READ_TIMEOUT",
             )),
-            Ok(Ok(c)) => Ok(c.to_bytes()),
-            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(self.max_body)),
-            Ok(Err(e)) => Err(Error::bad_request(format!("cannot read the request body: {e}"))),
+            Some(Ok(c)) => Ok(c.to_bytes()),
+            Some(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(self.max_body)),
+            Some(Err(e)) => Err(Error::bad_request(format!("cannot read the request body: {e}"))),
         }
     }
 
     /// Adds the fields of an `application/x-www-form-urlencoded` body to the parameters;
     /// any other body is left unread.
-    pub async fn load_form(&mut self) -> Result<(), Error> {
+    pub fn load_form(&mut self) -> impl Future<Output = Result<(), Error>> + Send + '_ {
         let is_form =
             self.media_type().is_some_and(|m| m.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-        if is_form {
-            let body = self.read_body().await?;
-            self.params.extend(form_urlencoded::parse(&body).into_owned());
+        // Forms are rare on the routes that accept them (most send a query string), so their
+        // reading is boxed and the handler future that awaits this stays small.
+        let reading: Option<BoxFuture<'_, Result<(), Error>>> = is_form.then(|| {
+            Box::pin(async move {
+                let body = self.read_body().await?;
+                self.params.extend(form_urlencoded::parse(&body).into_owned());
+                Ok(())
+            }) as BoxFuture<'_, _>
+        });
+        async move {
+            match reading {
+                Some(reading) => reading.await,
+                None => Ok(()),
+            }
         }
-        Ok(())
     }
 
     /// Reads a `multipart/form-data` body: files by field name, text fields as parameters.
     /// A field not in `fields` is refused, as the document declares no others.
-    pub async fn load_multipart(&mut self, fields: &[&str]) -> Result<(), Error> {
+    pub fn load_multipart<'a>(&'a mut self, fields: &'a [&'a str]) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(self.read_multipart(fields))
+    }
+
+    async fn read_multipart(&mut self, fields: &[&str]) -> Result<(), Error> {
         let boundary = self
             .parts
             .headers

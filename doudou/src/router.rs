@@ -16,6 +16,7 @@ use hyper::body::Incoming;
 
 use crate::body::Body;
 use crate::request::{too_large, Request};
+use crate::server::RequestId;
 use crate::service::{BoxFuture, Service};
 use crate::{reply, Error};
 
@@ -128,6 +129,7 @@ impl Router {
         req: http::Request<Body>,
         remote: SocketAddr,
         started: Instant,
+        request_id: Option<RequestId>,
     ) -> RouteFuture {
         let inner = &self.inner;
         let path = req.uri().path();
@@ -178,35 +180,34 @@ impl Router {
             })
             .collect();
         let template = endpoint.template.clone();
-        let ctx = Request::new(req, params, remote, inner.max_body, inner.read_timeout);
+        let ctx = Request::new(req, params, remote, request_id, inner.max_body, inner.read_timeout);
         let call = inner.services[target.service].call(target.route, ctx);
-        RouteFuture {
-            call: Some(std::panic::AssertUnwindSafe(call).catch_unwind()),
-            deadline: started + inner.write_timeout,
-            timer: None,
-            ready: None,
-            route: Some(template),
-        }
+        RouteFuture::call(call, Some(template), started + inner.write_timeout)
     }
 }
 
 pin_project_lite::pin_project! {
     /// A routed request: the handler's response within `GDD_WRITE_TIMEOUT`, a panic turned into
     /// a 500, and the matched route template. The timer is only armed once the handler has
-    /// to wait, so handlers that answer at once pay nothing for it.
+    /// to wait, so handlers that answer at once pay nothing for it. Small on purpose: it is
+    /// moved into hyper's connection state for every request.
     pub(crate) struct RouteFuture {
         #[pin]
-        call: Option<futures_util::future::CatchUnwind<std::panic::AssertUnwindSafe<BoxFuture<Response<Body>>>>>,
+        call: futures_util::future::CatchUnwind<std::panic::AssertUnwindSafe<BoxFuture<Response<Body>>>>,
         deadline: Instant,
         timer: Option<Pin<Box<tokio::time::Sleep>>>,
-        ready: Option<Response<Body>>,
         route: Option<Arc<str>>,
     }
 }
 
 impl RouteFuture {
+    fn call(call: BoxFuture<Response<Body>>, route: Option<Arc<str>>, deadline: Instant) -> Self {
+        Self { call: std::panic::AssertUnwindSafe(call).catch_unwind(), deadline, timer: None, route }
+    }
+
+    /// An answer known without calling a handler (404, 405, 413).
     fn ready(resp: Response<Body>, route: Option<Arc<str>>) -> Self {
-        Self { call: None, deadline: Instant::now(), timer: None, ready: Some(resp), route }
+        Self::call(Box::pin(std::future::ready(resp)), route, Instant::now())
     }
 }
 
@@ -215,13 +216,7 @@ impl Future for RouteFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        if let Some(resp) = this.ready.take() {
-            return Poll::Ready((resp, this.route.take()));
-        }
-        let Some(call) = this.call.as_pin_mut() else {
-            return Poll::Ready((reply::error(&Error::internal("polled after completion")), None));
-        };
-        let resp = match call.poll(cx) {
+        let resp = match this.call.poll(cx) {
             Poll::Ready(Ok(resp)) => resp,
             // Caught here, not only by an outer layer, so the 500 keeps its route label.
             Poll::Ready(Err(panic)) => crate::server::panic_response(panic).map(Body::full),
@@ -249,7 +244,7 @@ impl Router {
     /// # }
     /// ```
     pub async fn handle(&self, req: http::Request<Body>) -> Response<Body> {
-        self.dispatch(req, SocketAddr::from(([127, 0, 0, 1], 0)), Instant::now()).await.0
+        self.dispatch(req, SocketAddr::from(([127, 0, 0, 1], 0)), Instant::now(), None).await.0
     }
 }
 
@@ -267,7 +262,7 @@ impl tower::Service<http::Request<Incoming>> for Router {
     fn call(&mut self, req: http::Request<Incoming>) -> Self::Future {
         let remote =
             req.extensions().get::<RemoteAddr>().map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |a| a.0);
-        let routed = self.dispatch(req.map(Body::incoming), remote, Instant::now());
+        let routed = self.dispatch(req.map(Body::incoming), remote, Instant::now(), None);
         Box::pin(async move {
             let (mut resp, route) = routed.await;
             if let Some(route) = route {

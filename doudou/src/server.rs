@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use http::header::{HeaderName, HeaderValue};
 use http::Response;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -324,7 +323,7 @@ where
 /// access log, and gzip. Without user layers a request goes straight to the router, with no
 /// tower service to clone or box; compression and user layers take the tower path.
 #[derive(Clone)]
-struct Stack(Arc<StackInner>);
+pub(crate) struct Stack(Arc<StackInner>);
 
 struct StackInner {
     router: Router,
@@ -335,11 +334,13 @@ struct StackInner {
     metrics: Option<Arc<Metrics>>,
 }
 
+/// Whether the client may accept gzip: a quick look that sends the request through the
+/// compression layer, which then reads the header properly (q-values and all).
 fn accepts_gzip(req: &http::Request<Incoming>) -> bool {
     req.headers()
         .get_all(http::header::ACCEPT_ENCODING)
         .iter()
-        .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip"))))
+        .any(|v| v.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"gzip")))
 }
 
 /// Calls a tower stack (compression, user layers); the route comes back in an extension.
@@ -390,43 +391,91 @@ impl Stack {
         }))
     }
 
-    async fn handle(self, mut req: http::Request<Incoming>, remote: SocketAddr) -> Response<Body> {
+    /// Starts handling one request. Everything before the handler is done here, at once, so
+    /// the future hyper keeps per request holds only what the answer needs.
+    pub(crate) fn handle(&self, mut req: http::Request<Incoming>, remote: SocketAddr) -> Handled {
         let started = Instant::now();
         let stack = &*self.0;
-        let id = match req.headers().get(X_REQUEST_ID) {
-            Some(v) if valid_request_id(v) => v.clone(),
-            _ => {
-                let id = stack.ids.next();
-                req.headers_mut().insert(X_REQUEST_ID, id.clone());
-                id
-            }
-        };
+        let given = req.headers().get(X_REQUEST_ID).filter(|v| valid_request_id(v)).cloned();
+        // A generated id is handed to the handler as bytes: `Request::headers` makes a header
+        // of it only for handlers that ask for the headers.
+        let generated = given.is_none().then(|| stack.ids.next());
+        let tower_path = stack.layered.is_some() || stack.gzip.is_some() && accepts_gzip(&req);
+        if let (Some(id), true) = (generated, tower_path) {
+            req.headers_mut().insert(X_REQUEST_ID, id.header_value());
+        }
         let method = req.method().clone();
-        let uri = stack.log_requests.then(|| req.uri().clone());
-        let (mut resp, route) = if let Some(layered) = &stack.layered {
+        let access_log = stack.log_requests.then(|| Box::new((req.uri().clone(), remote)));
+        let routed = if let Some(layered) = &stack.layered {
             req.extensions_mut().insert(RemoteAddr(remote));
-            call_tower(layered.clone(), req).await
-        } else if stack.gzip.is_some() && accepts_gzip(&req) {
+            Routed::Tower { call: call_tower(layered.clone(), req) }
+        } else if tower_path {
             req.extensions_mut().insert(RemoteAddr(remote));
             let gzip =
                 stack.gzip.clone().unwrap_or_else(|| CompressionLayer::new().layer(stack.router.clone()));
-            call_tower(gzip, req).await
+            Routed::Tower { call: call_tower(gzip, req) }
         } else {
-            stack.router.dispatch(req.map(Body::incoming), remote, started).await
+            Routed::Direct {
+                call: stack.router.dispatch(req.map(Body::incoming), remote, started, generated),
+            }
         };
+        let id = given.or_else(|| generated.map(|id| id.header_value()));
+        Handled { routed, stack: self.clone(), started, method, id, access_log }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request on its way through the stack; on completion it records the metrics, writes
+    /// the access log line and sets `X-Request-ID` on the response.
+    pub(crate) struct Handled {
+        #[pin]
+        routed: Routed,
+        stack: Stack,
+        started: Instant,
+        method: http::Method,
+        id: Option<HeaderValue>,
+        access_log: Option<Box<(http::Uri, SocketAddr)>>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = RoutedProj]
+    enum Routed {
+        Direct { #[pin] call: crate::router::RouteFuture },
+        Tower { call: BoxFuture<(Response<Body>, Option<Arc<str>>)> },
+    }
+}
+
+impl std::future::Future for Handled {
+    type Output = Result<Response<Body>, Infallible>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        let (mut resp, route) = std::task::ready!(match this.routed.project() {
+            RoutedProj::Direct { call } => call.poll(cx),
+            RoutedProj::Tower { call } => call.as_mut().poll(cx),
+        });
+        let stack = &*this.stack.0;
         if let Some(metrics) = &stack.metrics {
-            metrics.record(route.as_ref(), &method, resp.status().as_u16(), started.elapsed());
+            metrics.record(route.as_ref(), this.method, resp.status().as_u16(), this.started.elapsed());
         }
-        if let Some(uri) = uri {
+        if let Some(log) = this.access_log.take() {
+            let (uri, remote) = *log;
             tracing::info!(
                 target: "doudou::access",
-                %method, %uri, route = route.as_deref().unwrap_or("-"), status = resp.status().as_u16(),
-                micros = started.elapsed().as_micros() as u64, request_id = id.to_str().unwrap_or_default(),
+                method = %this.method, %uri, route = route.as_deref().unwrap_or("-"),
+                status = resp.status().as_u16(), micros = this.started.elapsed().as_micros() as u64,
+                request_id = this.id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or_default(),
                 remote = %remote, "request"
             );
         }
-        resp.headers_mut().insert(X_REQUEST_ID, id);
-        resp
+        if let Some(id) = this.id.take() {
+            resp.headers_mut().insert(X_REQUEST_ID, id);
+        }
+        std::task::Poll::Ready(Ok(resp))
     }
 }
 
@@ -477,7 +526,7 @@ impl RequestIds {
         Self { prefix: h.finish(), counter: AtomicU64::new(0) }
     }
 
-    fn next(&self) -> HeaderValue {
+    fn next(&self) -> RequestId {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         // `{prefix:016x}-{n:016x}`, written without a formatter.
@@ -486,7 +535,17 @@ impl RequestIds {
             buf[i] = HEX[(self.prefix >> (60 - 4 * i) & 0xf) as usize];
             buf[17 + i] = HEX[(n >> (60 - 4 * i) & 0xf) as usize];
         }
-        HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static("unknown"))
+        RequestId(buf)
+    }
+}
+
+/// A generated request id: 33 ASCII characters, kept as bytes until a header needs it.
+#[derive(Clone, Copy)]
+pub(crate) struct RequestId([u8; 33]);
+
+impl RequestId {
+    pub(crate) fn header_value(&self) -> HeaderValue {
+        HeaderValue::from_bytes(&self.0).unwrap_or(HeaderValue::from_static("unknown"))
     }
 }
 
@@ -534,30 +593,7 @@ async fn accept_loop(
                 }
             } => break,
         };
-        let _ = stream.set_nodelay(true);
-        let stack = stack.clone();
-        let service = hyper::service::service_fn(move |req| {
-            let handled = stack.clone().handle(req, remote);
-            async move { Ok::<_, Infallible>(handled.await) }
-        });
-        // hyper's head timer also runs while a keep-alive connection waits for its next
-        // request, so it is the idle timeout; GDD_READ_TIMEOUT bounds reading the body.
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(config.idle_timeout)
-            .keep_alive(true)
-            .serve_connection(TokioIo::new(stream), service);
-        let closing = stop.clone();
-        let drain = drain_tx.clone();
-        tokio::spawn(async move {
-            let _drain = drain;
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => return,
-                () = closing.cancelled() => conn.as_mut().graceful_shutdown(),
-            }
-            let _ = conn.await;
-        });
+        crate::conn::serve(stream, remote, stack.clone(), config.idle_timeout, &stop, drain_tx.clone());
     }
     state.ready.store(false, Ordering::Release);
     drop(listener);

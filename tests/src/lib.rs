@@ -369,3 +369,9 @@ scrape_configs:
       - files:
           - sd/go-doudou.json
 "#;
+
+/// This crate's directory, read when the test runs: a test binary reused from another checkout
+/// through a shared target directory must still read this checkout's files.
+pub fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}

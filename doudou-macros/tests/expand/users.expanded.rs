@@ -266,68 +266,105 @@ impl<T: Users> ::doudou::Service for UsersServer<T> {
         ];
         ROUTES
     }
+    #[allow(unused_mut)]
     fn call(
         &self,
         route: usize,
-        request: ::doudou::__private::Request,
+        mut request: ::doudou::__private::Request,
     ) -> ::doudou::__private::BoxFuture<
         ::doudou::__private::Response<::doudou::__private::Body>,
     > {
         let service = <::std::sync::Arc<T> as ::core::clone::Clone>::clone(&self.inner);
         match route {
             0usize => {
-                ::doudou::__private::handle(async move {
-                    let mut request = request;
-                    request.load_form().await?;
-                    let id: u64 = request.param("id")?;
-                    ::core::result::Result::Ok(
-                        ::doudou::__private::reply::json(service.get_user(id).await),
-                    )
+                ::std::boxed::Box::pin(async move {
+                    match request.load_form().await {
+                        ::core::result::Result::Ok(__doudou_value) => __doudou_value,
+                        ::core::result::Result::Err(__doudou_error) => {
+                            return ::doudou::__private::reply::error(&__doudou_error);
+                        }
+                    };
+                    let id: u64 = match request.param("id") {
+                        ::core::result::Result::Ok(__doudou_value) => __doudou_value,
+                        ::core::result::Result::Err(__doudou_error) => {
+                            return ::doudou::__private::reply::error(&__doudou_error);
+                        }
+                    };
+                    ::doudou::__private::reply::json(service.get_user(id).await)
                 })
             }
             1usize => {
-                ::doudou::__private::handle(async move {
-                    let mut request = request;
-                    let query: PageQuery = request.json("query").await?;
-                    ::core::result::Result::Ok(
-                        ::doudou::__private::reply::json(service.page_users(query).await),
-                    )
+                ::std::boxed::Box::pin(async move {
+                    let query: PageQuery = match request.json("query").await {
+                        ::core::result::Result::Ok(__doudou_value) => __doudou_value,
+                        ::core::result::Result::Err(__doudou_error) => {
+                            return ::doudou::__private::reply::error(&__doudou_error);
+                        }
+                    };
+                    ::doudou::__private::reply::json(service.page_users(query).await)
                 })
             }
             2usize => {
-                ::doudou::__private::handle(async move {
-                    let mut request = request;
-                    request.load_form().await?;
-                    let id: u64 = request.param("id")?;
-                    ::core::result::Result::Ok(
-                        ::doudou::__private::reply::empty(service.delete_user(id).await),
-                    )
+                ::std::boxed::Box::pin(async move {
+                    match request.load_form().await {
+                        ::core::result::Result::Ok(__doudou_value) => __doudou_value,
+                        ::core::result::Result::Err(__doudou_error) => {
+                            return ::doudou::__private::reply::error(&__doudou_error);
+                        }
+                    };
+                    let id: u64 = match request.param("id") {
+                        ::core::result::Result::Ok(__doudou_value) => __doudou_value,
+                        ::core::result::Result::Err(__doudou_error) => {
+                            return ::doudou::__private::reply::error(&__doudou_error);
+                        }
+                    };
+                    ::doudou::__private::reply::empty(service.delete_user(id).await)
                 })
             }
             3usize => {
-                ::doudou::__private::handle(async move {
-                    let mut request = request;
-                    request.load_form().await?;
-                    let id: u64 = request.path("id")?;
-                    let size: Option<u32> = request.param("size")?;
-                    ::core::result::Result::Ok(
-                        ::doudou::__private::reply::download(
-                            service.avatar(id, size).await,
-                        ),
-                    )
+                ::std::boxed::Box::pin(async move {
+                    match request.load_form().await {
+                        ::core::result::Result::Ok(__doudou_value) => __doudou_value,
+                        ::core::result::Result::Err(__doudou_error) => {
+                            return ::doudou::__private::reply::error(&__doudou_error);
+                        }
+                    };
+                    let id: u64 = match request.path("id") {
+                        ::core::result::Result::Ok(__doudou_value) => __doudou_value,
+                        ::core::result::Result::Err(__doudou_error) => {
+                            return ::doudou::__private::reply::error(&__doudou_error);
+                        }
+                    };
+                    let size: Option<u32> = match request.param("size") {
+                        ::core::result::Result::Ok(__doudou_value) => __doudou_value,
+                        ::core::result::Result::Err(__doudou_error) => {
+                            return ::doudou::__private::reply::error(&__doudou_error);
+                        }
+                    };
+                    ::doudou::__private::reply::download(service.avatar(id, size).await)
                 })
             }
             4usize => {
-                ::doudou::__private::handle(async move {
-                    let mut request = request;
-                    request.load_multipart(&["file", "tags"]).await?;
-                    let file: doudou::UploadFile = request.file("file")?;
-                    let tags: Vec<String> = request.param("tags")?;
-                    ::core::result::Result::Ok(
-                        ::doudou::__private::reply::empty(
-                            service.upload(file, tags).await,
-                        ),
-                    )
+                ::std::boxed::Box::pin(async move {
+                    match request.load_multipart(&["file", "tags"]).await {
+                        ::core::result::Result::Ok(__doudou_value) => __doudou_value,
+                        ::core::result::Result::Err(__doudou_error) => {
+                            return ::doudou::__private::reply::error(&__doudou_error);
+                        }
+                    };
+                    let file: doudou::UploadFile = match request.file("file") {
+                        ::core::result::Result::Ok(__doudou_value) => __doudou_value,
+                        ::core::result::Result::Err(__doudou_error) => {
+                            return ::doudou::__private::reply::error(&__doudou_error);
+                        }
+                    };
+                    let tags: Vec<String> = match request.param("tags") {
+                        ::core::result::Result::Ok(__doudou_value) => __doudou_value,
+                        ::core::result::Result::Err(__doudou_error) => {
+                            return ::doudou::__private::reply::error(&__doudou_error);
+                        }
+                    };
+                    ::doudou::__private::reply::empty(service.upload(file, tags).await)
                 })
             }
             _ => ::doudou::__private::unknown_route(),

@@ -122,6 +122,60 @@ async fn idle_keep_alive_connections_are_closed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_head_trickled_in_is_cut_off_after_the_idle_timeout() {
+    let running = Server::new()
+        .with_config(config(|c| c.idle_timeout = Duration::from_millis(300)))
+        .service(HelloworldServer::new(Hello))
+        .start()
+        .await
+        .expect("starts");
+    let addr = running.local_addr();
+    let (closed_after, answer) = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        let mut writer = s.try_clone().expect("clone");
+        let started = Instant::now();
+        // One header line every 50 ms, the head never finished: a slowloris client.
+        let trickle = std::thread::spawn(move || {
+            let _ = writer.write_all(b"GET /user?id=1 HTTP/1.1\r\nHost: x\r\n");
+            while started.elapsed() < Duration::from_secs(3) {
+                if writer.write_all(b"X-Pad: 1\r\n").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        let closed_after = started.elapsed();
+        let _ = s.shutdown(std::net::Shutdown::Both);
+        trickle.join().expect("writer");
+        (closed_after, answer)
+    })
+    .await
+    .expect("request");
+    assert!(!answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    assert!(closed_after >= Duration::from_millis(250), "closed too early: {closed_after:?}");
+    assert!(closed_after < Duration::from_secs(2), "bytes trickling in kept it open: {closed_after:?}");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_slower_than_the_idle_timeout_still_answers() {
+    let running = Server::new()
+        .with_config(config(|c| c.idle_timeout = Duration::from_millis(200)))
+        .service(HelloworldServer::new(Hello))
+        .start()
+        .await
+        .expect("starts");
+    let addr = running.local_addr();
+    let r = tokio::task::spawn_blocking(move || get(addr, "/slow?ms=900")).await.expect("request");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json(), "slept 900ms");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_from_code_turns_unready_and_stops() {
     let running = Server::new()
         .with_config(config(|_| {}))

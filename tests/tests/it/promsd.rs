@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use doudou_tests::{basic, bin, get, poll, raw, start, temp_dir, tool, Daemon, Proc, SEED_SCRAPE_CONFIG};
+use doudou_tests::{
+    basic, bin, get, manifest_dir, poll, raw, start, temp_dir, tool, Daemon, Proc, SEED_SCRAPE_CONFIG,
+};
 
 fn gossip_envs<'a>(name: &'a str, service: &'a str, seed: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
@@ -207,8 +209,7 @@ fn an_invalid_refresh_interval_stops_start_up() {
 
 #[test]
 fn promtool_accepts_the_readme_config() {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).expect("README");
+    let readme = std::fs::read_to_string(manifest_dir().join("../README.md")).expect("README");
     let marker = "# prometheus.yml: file_sd and http_sd";
     let start = readme.find(marker).expect("the README's Prometheus SD config block");
     let block = &readme[start..];
