@@ -1,45 +1,48 @@
 #!/usr/bin/env bash
 # The load benchmark: doudou's bench-server beside a hand-written hyper server and axum, with the
-# same two endpoints. Each server is pinned to CPU 0 and wrk to CPU 1; servers are interleaved
-# round by round; the table gives medians over the rounds and the ratio to hyper.
-#   benches/load.sh [rounds=3] [seconds=10] [connections=64] [size=10]
+# same two endpoints. All three servers run for the whole benchmark, pinned to CPU 0; wrk runs on
+# CPU 1 against one at a time. Each round measures every server on each endpoint, back to back
+# and in an order that rotates, so the machine's slow minutes fall on all of them alike; the
+# table gives the median over the rounds and the ratio to hyper.
+#   benches/load.sh [rounds=9] [seconds=3] [connections=64] [size=10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS="${1:-3}"; SECS="${2:-10}"; CONNS="${3:-64}"; SIZE="${4:-10}"
+ROUNDS="${1:-9}"; SECS="${2:-3}"; CONNS="${3:-64}"; SIZE="${4:-10}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 cargo build --release -q -p bench-server -p doudou-benches
 BIN="${CARGO_TARGET_DIR:-target}/release"
 export SIZE
 ulimit -n 65536 2>/dev/null || true
-declare -A RPS P99 RSS ERR
+declare -A RPS P99 ERR PID PORT
 
-start_server() { # name -> pid; each run on a fresh port, so no run waits for the last one's
-  PORT=$((20000 + RANDOM % 20000))
+servers=(hyper axum doudou)
+cleanup() { for s in "${servers[@]}"; do [ -n "${PID[$s]:-}" ] && kill -TERM "${PID[$s]}" 2>/dev/null; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+start_server() { # name
+  local port=$((20000 + RANDOM % 20000))
   case "$1" in
-    hyper) GDD_PORT=$PORT taskset -c 0 "$BIN/hyper-baseline" >/dev/null 2>&1 & ;;
-    axum) GDD_PORT=$PORT taskset -c 0 "$BIN/axum-baseline" >/dev/null 2>&1 & ;;
-    doudou) GDD_PORT=$PORT GDD_HOST=127.0.0.1 GDD_MEM_PORT=0 GDD_MEM_HOST=127.0.0.1 GDD_LOG_LEVEL=warn \
+    hyper) GDD_PORT=$port taskset -c 0 "$BIN/hyper-baseline" >/dev/null 2>&1 & ;;
+    axum) GDD_PORT=$port taskset -c 0 "$BIN/axum-baseline" >/dev/null 2>&1 & ;;
+    doudou) GDD_PORT=$port GDD_HOST=127.0.0.1 GDD_MEM_PORT=0 GDD_MEM_HOST=127.0.0.1 GDD_LOG_LEVEL=warn \
               taskset -c 0 "$BIN/bench-server" >/dev/null 2>&1 & ;;
   esac
-  echo $!
-}
-
-wait_ready() {
+  PID[$1]=$!; PORT[$1]=$port
   for _ in $(seq 200); do
-    curl -sf "http://127.0.0.1:$PORT/user?id=1" >/dev/null 2>&1 && return 0
+    curl -sf "http://127.0.0.1:$port/user?id=1" >/dev/null 2>&1 && return 0
     sleep 0.02
   done
-  echo "server did not start" >&2; return 1
+  echo "$1 did not start" >&2; return 1
 }
 
 to_us() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); print v} else if (v ~ /ms$/) {sub(/ms/,"",v); print v*1000} else if (v ~ /s$/) {sub(/s/,"",v); print v*1000000} else print v}'; }
 
 measure() { # server endpoint
-  local out
+  local out url="http://127.0.0.1:${PORT[$1]}"
   if [ "$2" = get ]; then
-    out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$PORT/user?id=7")
+    out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$url/user?id=7")
   else
-    out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s benches/post.lua "http://127.0.0.1:$PORT/page/users")
+    out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s benches/post.lua "$url/page/users")
   fi
   RPS[$1.$2]+="$(awk '/Requests\/sec/ {print $2}' <<<"$out") "
   P99[$1.$2]+="$(awk '$1 == "99%" {print $2}' <<<"$out" | to_us) "
@@ -50,31 +53,27 @@ measure() { # server endpoint
 }
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-max() { tr ' ' '\n' | grep -v '^$' | sort -g | tail -1; }
 
-servers=(hyper axum doudou)
+for s in "${servers[@]}"; do
+  start_server "$s"
+  taskset -c 1 wrk -t1 -c"$CONNS" -d2s "http://127.0.0.1:${PORT[$s]}/user?id=7" >/dev/null  # warm-up
+done
 for round in $(seq "$ROUNDS"); do
   # Rotate the order each round so no server always runs first.
   order=("${servers[@]:$(( (round - 1) % 3 ))}" "${servers[@]:0:$(( (round - 1) % 3 ))}")
-  for s in "${order[@]}"; do
-    start_server "$s" >/tmp/doudou-load.pid
-    pid=$(cat /tmp/doudou-load.pid)
-    wait_ready
-    taskset -c 1 wrk -t1 -c"$CONNS" -d2s "http://127.0.0.1:$PORT/user?id=7" >/dev/null  # warm-up
-    measure "$s" get
-    measure "$s" post
-    RSS[$s]+="$(awk '/VmHWM/ {print $2}' /proc/"$pid"/status) "
-    kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  for e in get post; do
+    for s in "${order[@]}"; do measure "$s" "$e"; done
   done
 done
 
-printf '\n%d rounds x %ss, %d connections, POST size %s; server on CPU 0, wrk on CPU 1\n' "$ROUNDS" "$SECS" "$CONNS" "$SIZE"
+printf '\n%d rounds x %ss, %d connections, POST size %s; servers on CPU 0, wrk on CPU 1\n' "$ROUNDS" "$SECS" "$CONNS" "$SIZE"
 printf '%-8s %-6s %12s %8s %10s %8s %12s  %s\n' server route "req/s" "x hyper" "p99 us" "x hyper" "peak RSS KiB" errors
 for e in get post; do
   base_rps=$(median <<<"${RPS[hyper.$e]}"); base_p99=$(median <<<"${P99[hyper.$e]}")
   for s in "${servers[@]}"; do
     rps=$(median <<<"${RPS[$s.$e]}"); p99=$(median <<<"${P99[$s.$e]}")
+    rss=$(awk '/VmHWM/ {print $2}' /proc/"${PID[$s]}"/status)
     printf '%-8s %-6s %12.0f %8.2f %10.0f %8.2f %12s  %s\n' "$s" "$e" "$rps" "$(awk "BEGIN {print $rps/$base_rps}")" \
-      "$p99" "$(awk "BEGIN {print $p99/$base_p99}")" "$(max <<<"${RSS[$s]}")" "${ERR[$s.$e]:-none}"
+      "$p99" "$(awk "BEGIN {print $p99/$base_p99}")" "$rss" "${ERR[$s.$e]:-none}"
   done
 done

@@ -9,6 +9,7 @@
 //! byte is cut off as hyper's header timer would; a response stream that sends nothing for
 //! that long is closed too.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -17,18 +18,26 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::task::AtomicWaker;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::server::Stack;
 
-/// What the connection did since the watchdog last looked: written by the connection's own
-/// task, read and reset every half timeout.
+/// What the connection's task and its watchdog share.
 #[derive(Default)]
-struct Activity(AtomicU8);
+struct Shared {
+    /// What the connection did since the watchdog last looked: written by the connection's
+    /// task, read and reset every half timeout.
+    activity: AtomicU8,
+    /// What the watchdog asks of the connection's task: 0 (nothing) until `DRAIN` or `CLOSE`.
+    order: AtomicU8,
+    /// Wakes the connection's task for an order.
+    waker: AtomicWaker,
+}
 
 /// Nothing since the last look.
 const QUIET: u8 = 0;
@@ -37,8 +46,23 @@ const ACTIVE: u8 = 1;
 /// A request started and no response byte has gone out since: its handler may be slow.
 const HANDLING: u8 = 2;
 
+/// Finish the request in flight and close (shutdown).
+const DRAIN: u8 = 1;
+/// Close now (idle timeout).
+const CLOSE: u8 = 2;
+
+impl Shared {
+    fn order(&self, order: u8) {
+        self.order.store(order, Ordering::Release);
+        self.waker.wake();
+    }
+}
+
 /// Serves one accepted connection until the client closes it, it idles out, or `stop` is
 /// cancelled (then in-flight requests finish first). `drain` is held until the connection ends.
+///
+/// Shutdown reaches the connection through its watchdog, so the connection's task polls no
+/// cancellation future each time it wakes; it only registers its waker.
 pub(crate) fn serve(
     stream: TcpStream,
     remote: SocketAddr,
@@ -48,53 +72,62 @@ pub(crate) fn serve(
     drain: mpsc::Sender<()>,
 ) {
     let _ = stream.set_nodelay(true);
-    let activity = Arc::new(Activity::default());
-    let marks = activity.clone();
+    let shared = Arc::new(Shared::default());
+    let marks = shared.clone();
     let service = hyper::service::service_fn(move |req| {
-        marks.0.store(HANDLING, Ordering::Relaxed);
+        marks.activity.store(HANDLING, Ordering::Relaxed);
         stack.handle(req, remote)
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
-        .serve_connection(Watched { io: TokioIo::new(stream), activity: activity.clone() }, service);
-    let closing = stop.child_token();
-    let stop = stop.clone();
-    if !idle_timeout.is_zero() {
-        tokio::spawn(watch(activity.clone(), idle_timeout, closing.clone()));
-    }
+        .serve_connection(Watched { io: TokioIo::new(stream), shared: shared.clone() }, service);
+    let (ended, watch_ends) = oneshot::channel::<()>();
+    tokio::spawn(watch(shared.clone(), idle_timeout, stop.clone(), watch_ends));
     tokio::spawn(async move {
         let _drain = drain;
-        // Ends the watchdog with the connection.
-        let _closing = closing.clone().drop_guard();
-        tokio::pin!(conn);
-        tokio::select! {
-            biased;
-            _ = conn.as_mut() => return,
-            () = closing.cancelled() => {}
-        }
-        if !stop.is_cancelled() {
-            // The watchdog's doing: the connection idled out.
-            return;
-        }
-        conn.as_mut().graceful_shutdown();
-        let _ = conn.await;
+        let _ended = ended;
+        let mut conn = std::pin::pin!(conn);
+        let mut draining = false;
+        std::future::poll_fn(|cx| {
+            if !draining {
+                shared.waker.register(cx.waker());
+                match shared.order.load(Ordering::Acquire) {
+                    CLOSE => return Poll::Ready(()),
+                    DRAIN => {
+                        draining = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                    _ => {}
+                }
+            }
+            conn.as_mut().poll(cx).map(|_| ())
+        })
+        .await;
     });
 }
 
-async fn watch(activity: Arc<Activity>, idle_timeout: Duration, closing: CancellationToken) {
+/// Orders the connection closed when it idles out and drained when `stop` is cancelled; ends
+/// with the connection.
+async fn watch(
+    shared: Arc<Shared>,
+    idle_timeout: Duration,
+    stop: CancellationToken,
+    mut ended: oneshot::Receiver<()>,
+) {
     let mut quiet_looks = 0;
     loop {
         tokio::select! {
-            () = closing.cancelled() => return,
-            () = tokio::time::sleep(idle_timeout / 2) => {}
+            biased;
+            _ = &mut ended => return,
+            () = stop.cancelled() => return shared.order(DRAIN),
+            () = tokio::time::sleep(idle_timeout / 2), if !idle_timeout.is_zero() => {}
         }
-        match activity.0.compare_exchange(ACTIVE, QUIET, Ordering::Relaxed, Ordering::Relaxed) {
+        match shared.activity.compare_exchange(ACTIVE, QUIET, Ordering::Relaxed, Ordering::Relaxed) {
             Ok(_) | Err(HANDLING) => quiet_looks = 0,
             Err(_) => quiet_looks += 1,
         }
         if quiet_looks >= 2 {
-            closing.cancel();
-            return;
+            return shared.order(CLOSE);
         }
     }
 }
@@ -102,13 +135,13 @@ async fn watch(activity: Arc<Activity>, idle_timeout: Duration, closing: Cancell
 /// The connection's socket, marking the connection active whenever response bytes go out.
 struct Watched {
     io: TokioIo<TcpStream>,
-    activity: Arc<Activity>,
+    shared: Arc<Shared>,
 }
 
 impl Watched {
     fn wrote(&self, written: &Poll<io::Result<usize>>) {
         if matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
-            self.activity.0.store(ACTIVE, Ordering::Relaxed);
+            self.shared.activity.store(ACTIVE, Ordering::Relaxed);
         }
     }
 }

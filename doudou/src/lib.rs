@@ -5,6 +5,7 @@ pub mod client;
 pub mod config;
 mod conn;
 mod error;
+mod fast_hash;
 mod logging;
 mod manage;
 pub mod metrics;

@@ -15,6 +15,7 @@ use prometheus::{
     TextEncoder,
 };
 
+use crate::fast_hash::BuildFastHasher;
 use crate::service::BuildInfo;
 
 /// The metrics of one server.
@@ -24,44 +25,7 @@ pub struct Metrics {
     durations: HistogramVec,
     /// The series of each (route, method, status) seen, so a request costs one read lock and
     /// two atomic updates rather than label hashing in the registry.
-    series: RwLock<HashMap<SeriesKey, (IntCounter, Histogram), BuildKeyHasher>>,
-}
-
-/// The series keys are small integers from this process: a multiplicative hash is enough.
-#[derive(Default, Clone, Copy)]
-struct BuildKeyHasher;
-
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl std::hash::BuildHasher for BuildKeyHasher {
-    type Hasher = KeyHasher;
-    fn build_hasher(&self) -> KeyHasher {
-        KeyHasher(0)
-    }
-}
-
-impl std::hash::Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u8(&mut self, n: u8) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u16(&mut self, n: u16) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
+    series: RwLock<HashMap<SeriesKey, (IntCounter, Histogram), BuildFastHasher>>,
 }
 
 /// A route template (by the address of its interned string), a method and a status.
@@ -126,7 +90,7 @@ impl Metrics {
         registry.register(Box::new(info))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
-        Ok(Self { registry, requests, durations, series: RwLock::new(HashMap::with_hasher(BuildKeyHasher)) })
+        Ok(Self { registry, requests, durations, series: RwLock::new(HashMap::with_hasher(BuildFastHasher)) })
     }
 
     /// Counts one request of `route` (a template interned by the router; `None`: unmatched).

@@ -250,8 +250,9 @@ impl Request {
     /// Adds the fields of an `application/x-www-form-urlencoded` body to the parameters;
     /// any other body is left unread.
     pub fn load_form(&mut self) -> impl Future<Output = Result<(), Error>> + Send + '_ {
-        let is_form =
-            self.media_type().is_some_and(|m| m.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        let has_body = self.body.as_ref().is_some_and(|b| !http_body::Body::is_end_stream(b));
+        let is_form = has_body
+            && self.media_type().is_some_and(|m| m.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
         // Forms are rare on the routes that accept them (most send a query string), so their
         // reading is boxed and the handler future that awaits this stays small.
         let reading: Option<BoxFuture<'_, Result<(), Error>>> = is_form.then(|| {

@@ -1,6 +1,7 @@
 //! Routing: one `matchit` lookup from path to endpoint, then the verb, then the service's
 //! own `match` on the route index.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,11 +11,12 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
-use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH};
+use http::header::{HeaderValue, ALLOW};
 use http::{Method, Response, StatusCode};
 use hyper::body::Incoming;
 
 use crate::body::Body;
+use crate::fast_hash::BuildFastHasher;
 use crate::request::{too_large, Request};
 use crate::server::RequestId;
 use crate::service::{BoxFuture, Service};
@@ -48,6 +50,8 @@ pub(crate) struct Mount {
 }
 
 struct Inner {
+    /// Paths without parameters, looked up before the matcher: most routes are static.
+    statics: HashMap<Box<str>, usize, BuildFastHasher>,
     matcher: matchit::Router<usize>,
     endpoints: Vec<Endpoint>,
     services: Vec<Arc<dyn Service>>,
@@ -118,8 +122,22 @@ impl Router {
             }
             services.push(mount.service);
         }
+        let statics = endpoints
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !e.template.contains(['{', '*']))
+            .map(|(i, e)| (Box::from(e.template.as_ref()), i))
+            .collect();
         Ok(Self {
-            inner: Arc::new(Inner { matcher, endpoints, services, max_body, read_timeout, write_timeout }),
+            inner: Arc::new(Inner {
+                statics,
+                matcher,
+                endpoints,
+                services,
+                max_body,
+                read_timeout,
+                write_timeout,
+            }),
         })
     }
 
@@ -133,11 +151,15 @@ impl Router {
     ) -> RouteFuture {
         let inner = &self.inner;
         let path = req.uri().path();
-        let Ok(found) = inner.matcher.at(path) else {
+        let found = match inner.statics.get(path) {
+            Some(&endpoint) => Ok((endpoint, None)),
+            None => inner.matcher.at(path).map(|m| (*m.value, Some(m.params))),
+        };
+        let Ok((endpoint, params)) = found else {
             let err = Error::not_found(format!("no route for {} {path}", req.method()));
             return RouteFuture::ready(reply::error(&err), None);
         };
-        let endpoint = &inner.endpoints[*found.value];
+        let endpoint = &inner.endpoints[endpoint];
         let method = req.method();
         let target = endpoint
             .verbs
@@ -161,24 +183,21 @@ impl Router {
             resp.headers_mut().insert(ALLOW, endpoint.allow.clone());
             return RouteFuture::ready(resp, Some(endpoint.template.clone()));
         };
-        let declared = req
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > inner.max_body) {
+        // The declared Content-Length, as hyper parsed it.
+        if http_body::Body::size_hint(req.body()).lower() > inner.max_body {
             return RouteFuture::ready(
                 reply::error(&too_large(inner.max_body)),
                 Some(endpoint.template.clone()),
             );
         }
-        let params = found
-            .params
-            .iter()
-            .map(|(k, v)| {
-                (k.to_owned(), percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned())
-            })
-            .collect();
+        let params = params.map_or_else(Vec::new, |params| {
+            params
+                .iter()
+                .map(|(k, v)| {
+                    (k.to_owned(), percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned())
+                })
+                .collect()
+        });
         let template = endpoint.template.clone();
         let ctx = Request::new(req, params, remote, request_id, inner.max_body, inner.read_timeout);
         let call = inner.services[target.service].call(target.route, ctx);

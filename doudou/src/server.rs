@@ -511,7 +511,8 @@ fn valid_request_id(v: &HeaderValue) -> bool {
 
 /// Request ids: a per-process random prefix and a counter, unique and cheap.
 struct RequestIds {
-    prefix: u64,
+    /// The prefix, already in hex, and the separator.
+    prefix: [u8; 17],
     counter: AtomicU64,
 }
 
@@ -523,19 +524,26 @@ impl RequestIds {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
         );
         h.write_u32(std::process::id());
-        Self { prefix: h.finish(), counter: AtomicU64::new(0) }
+        let mut prefix = [b'-'; 17];
+        write_hex(h.finish(), &mut prefix[..16]);
+        Self { prefix, counter: AtomicU64::new(0) }
     }
 
+    /// `{prefix:016x}-{n:016x}`, written without a formatter.
     fn next(&self) -> RequestId {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        // `{prefix:016x}-{n:016x}`, written without a formatter.
-        let mut buf = [b'-'; 33];
-        for i in 0..16 {
-            buf[i] = HEX[(self.prefix >> (60 - 4 * i) & 0xf) as usize];
-            buf[17 + i] = HEX[(n >> (60 - 4 * i) & 0xf) as usize];
-        }
-        RequestId(buf)
+        let mut id = [0u8; 33];
+        id[..17].copy_from_slice(&self.prefix);
+        write_hex(n, &mut id[17..]);
+        RequestId(id)
+    }
+}
+
+fn write_hex(n: u64, out: &mut [u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, byte) in n.to_be_bytes().iter().enumerate() {
+        out[2 * i] = HEX[usize::from(byte >> 4)];
+        out[2 * i + 1] = HEX[usize::from(byte & 0xf)];
     }
 }
 

@@ -61,6 +61,9 @@ pub struct Greeting {
     pub tags: Vec<String>,
     /// The caller's `User-Agent` header, if any.
     pub user_agent: Option<String>,
+    /// The request's `X-Request-ID`: the caller's, or the one doudou generated (for logs and
+    /// for passing on to the services this one calls).
+    pub request_id: Option<String>,
     /// The caller's address.
     pub remote_ip: String,
 }
@@ -207,8 +210,14 @@ impl Helloworld for Hello {
     ) -> Result<Greeting, Error> {
         let times = times.unwrap_or(1).min(10);
         let message = vec![format!("Hello, {name}!"); times as usize].join(" ");
-        let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        Ok(Greeting { message, tags, user_agent, remote_ip: remote.ip().to_string() })
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(Greeting {
+            message,
+            tags,
+            user_agent: header("user-agent"),
+            request_id: header("x-request-id"),
+            remote_ip: remote.ip().to_string(),
+        })
     }
 
     async fn sign_up(&self, username: String, password: String, age: Option<u8>) -> Result<User, Error> {

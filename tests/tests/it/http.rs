@@ -31,6 +31,16 @@ fn request_ids_are_generated_or_echoed() {
     assert_eq!(r.header("x-request-id"), Some("trace-abc-123"));
     let r = get(svc.addr, "/nope");
     assert!(r.header("x-request-id").is_some(), "errors carry the id too");
+    // The handler sees the same id in its headers, generated or given.
+    let r = get(svc.addr, "/greet?name=Ann");
+    assert_eq!(r.json()["request_id"].as_str(), r.header("x-request-id"));
+    let r = raw(svc.addr, "GET", "/greet?name=Ann", &[("X-Request-ID", "trace-abc-124")], b"");
+    assert_eq!(r.json()["request_id"], "trace-abc-124");
+    let long = "x".repeat(200);
+    let r = raw(svc.addr, "GET", "/greet?name=Ann", &[("X-Request-ID", long.as_str())], b"");
+    let generated = r.header("x-request-id").expect("a generated id in place of an invalid one");
+    assert_ne!(generated, long);
+    assert_eq!(r.json()["request_id"].as_str(), Some(generated));
 }
 
 #[test]
