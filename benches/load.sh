@@ -77,3 +77,9 @@ for e in get post; do
       "$p99" "$(awk "BEGIN {print $p99/$base_p99}")" "$rss" "${ERR[$s.$e]:-none}"
   done
 done
+printf '\nper round (req/s, p99 us), to judge the noise:\n'
+for e in get post; do
+  for s in "${servers[@]}"; do
+    printf '%-8s %-6s %s\n        %-6s %s\n' "$s" "$e" "${RPS[$s.$e]}" "" "${P99[$s.$e]}"
+  done
+done

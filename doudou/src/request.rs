@@ -14,11 +14,10 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use http::header::CONTENT_TYPE;
 use http::HeaderMap;
-use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
 
 use crate::body::UploadFile;
-use crate::server::{RequestId, X_REQUEST_ID};
+use crate::server::X_REQUEST_ID;
 use crate::Error;
 
 /// A scalar that can be parsed from one query, form or path value.
@@ -139,7 +138,7 @@ pub struct Request {
     params: Vec<(String, String)>,
     files: Vec<(String, UploadFile)>,
     remote_addr: SocketAddr,
-    request_id: Option<RequestId>,
+    request_id: Option<http::HeaderValue>,
     max_body: u64,
     read_timeout: Duration,
 }
@@ -149,7 +148,7 @@ impl Request {
         req: http::Request<crate::body::Body>,
         path_params: Vec<(String, String)>,
         remote_addr: SocketAddr,
-        request_id: Option<RequestId>,
+        request_id: Option<http::HeaderValue>,
         max_body: u64,
         read_timeout: Duration,
     ) -> Self {
@@ -192,7 +191,7 @@ impl Request {
     pub fn headers(&self) -> HeaderMap {
         let mut headers = self.parts.headers.clone();
         if let Some(id) = &self.request_id {
-            headers.insert(X_REQUEST_ID, id.header_value());
+            headers.insert(X_REQUEST_ID, id.clone());
         }
         headers
     }
@@ -208,43 +207,66 @@ impl Request {
     }
 
     /// The media type of the body, without parameters.
-    fn media_type(&self) -> Option<&str> {
-        let value = self.parts.headers.get(CONTENT_TYPE)?.to_str().ok()?;
-        Some(value.split(';').next().unwrap_or_default().trim())
+    fn media_type(&self) -> Option<&[u8]> {
+        let value = self.parts.headers.get(CONTENT_TYPE)?.as_bytes();
+        let end = value.iter().position(|&b| b == b';').unwrap_or(value.len());
+        Some(value[..end].trim_ascii())
     }
 
     fn is_json(&self) -> bool {
         self.media_type().is_some_and(|m| {
-            m.eq_ignore_ascii_case("application/json")
-                || m.len() > 5 && m.get(m.len() - 5..).is_some_and(|s| s.eq_ignore_ascii_case("+json"))
+            m.eq_ignore_ascii_case(b"application/json")
+                || m.len() > 5 && m[m.len() - 5..].eq_ignore_ascii_case(b"+json")
         })
     }
 
+    /// The whole body, at most `GDD_MAX_BODY_SIZE`, within `GDD_READ_TIMEOUT`. A body that came
+    /// in one piece (the usual small JSON body) is handed on as it is, without a copy or an
+    /// allocation; the GDD_READ_TIMEOUT timer is only armed once the body has to be waited for.
     async fn read_body(&mut self) -> Result<Bytes, Error> {
-        let Some(body) = self.body.take() else { return Ok(Bytes::new()) };
-        let limit = usize::try_from(self.max_body).unwrap_or(usize::MAX);
+        let Some(mut body) = self.body.take() else { return Ok(Bytes::new()) };
+        let limit = self.max_body;
         let read_timeout = self.read_timeout;
-        let mut collect = std::pin::pin!(Limited::new(body, limit).collect());
-        // Most bodies have arrived with the head: the GDD_READ_TIMEOUT timer is only armed
-        // once the body has to be waited for.
+        let mut first: Option<Bytes> = None;
+        let mut rest: Option<bytes::BytesMut> = None;
+        let mut read: u64 = 0;
         let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
-        let collected = std::future::poll_fn(|cx| {
-            if let Poll::Ready(collected) = collect.as_mut().poll(cx) {
-                return Poll::Ready(Some(collected));
+        std::future::poll_fn(|cx| loop {
+            let frame = match http_body::Body::poll_frame(std::pin::Pin::new(&mut body), cx) {
+                Poll::Ready(frame) => frame,
+                Poll::Pending => {
+                    let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(read_timeout)));
+                    std::task::ready!(timer.as_mut().poll(cx));
+                    return Poll::Ready(Err(Error::new(
+                        http::StatusCode::REQUEST_TIMEOUT,
+                        "the request body did not arrive within GDD_READ_TIMEOUT",
+                    )));
+                }
+            };
+            let Some(frame) = frame else { return Poll::Ready(Ok(())) };
+            let frame =
+                frame.map_err(|e| Error::bad_request(format!("cannot read the request body: {e}")))?;
+            let Ok(data) = frame.into_data() else { continue }; // trailers
+            read += data.len() as u64;
+            if read > limit {
+                return Poll::Ready(Err(too_large(limit)));
             }
-            let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(read_timeout)));
-            timer.as_mut().poll(cx).map(|()| None)
+            match (&mut first, &mut rest) {
+                (None, _) => first = Some(data),
+                (Some(head), None) => {
+                    let mut joined = bytes::BytesMut::with_capacity(head.len() + data.len());
+                    joined.extend_from_slice(head);
+                    joined.extend_from_slice(&data);
+                    rest = Some(joined);
+                }
+                (Some(_), Some(joined)) => joined.extend_from_slice(&data),
+            }
         })
-        .await;
-        match collected {
-            None => Err(Error::new(
-                http::StatusCode::REQUEST_TIMEOUT,
-                "the request body did not arrive within GDD_READ_TIMEOUT",
-            )),
-            Some(Ok(c)) => Ok(c.to_bytes()),
-            Some(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(self.max_body)),
-            Some(Err(e)) => Err(Error::bad_request(format!("cannot read the request body: {e}"))),
-        }
+        .await?;
+        Ok(match (first, rest) {
+            (_, Some(joined)) => joined.freeze(),
+            (first, None) => first.unwrap_or_default(),
+        })
     }
 
     /// Adds the fields of an `application/x-www-form-urlencoded` body to the parameters;
@@ -252,7 +274,9 @@ impl Request {
     pub fn load_form(&mut self) -> impl Future<Output = Result<(), Error>> + Send + '_ {
         let has_body = self.body.as_ref().is_some_and(|b| !http_body::Body::is_end_stream(b));
         let is_form = has_body
-            && self.media_type().is_some_and(|m| m.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+            && self
+                .media_type()
+                .is_some_and(|m| m.eq_ignore_ascii_case(b"application/x-www-form-urlencoded"));
         // Forms are rare on the routes that accept them (most send a query string), so their
         // reading is boxed and the handler future that awaits this stays small.
         let reading: Option<BoxFuture<'_, Result<(), Error>>> = is_form.then(|| {
@@ -372,17 +396,37 @@ impl Request {
 
 /// The values of `name` in a query string, decoded only where they need it (`%` or `+`).
 fn query_values<'a>(query: &'a str, name: &'a str) -> impl Iterator<Item = Cow<'a, str>> + 'a {
-    let decode = |s: &'a str| -> Cow<'a, str> {
-        if s.contains(['%', '+']) {
+    let needs_decoding = |s: &str| s.bytes().any(|b| b == b'%' || b == b'+');
+    let decode = move |s: &'a str| -> Cow<'a, str> {
+        if needs_decoding(s) {
             let spaced = s.replace('+', " ");
             Cow::Owned(percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned())
         } else {
             Cow::Borrowed(s)
         }
     };
-    query.split('&').filter(|pair| !pair.is_empty()).filter_map(move |pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (key == name || key.contains(['%', '+']) && decode(key) == name).then(|| decode(value))
+    // Split by bytes ('&' and '=' are ASCII, so every piece is still UTF-8): cheaper than a
+    // string pattern for these short strings.
+    let mut rest = Some(query);
+    let pairs = std::iter::from_fn(move || {
+        let unread = rest?;
+        match unread.bytes().position(|b| b == b'&') {
+            Some(amp) => {
+                rest = Some(&unread[amp + 1..]);
+                Some(&unread[..amp])
+            }
+            None => {
+                rest = None;
+                Some(unread)
+            }
+        }
+    });
+    pairs.filter(|pair| !pair.is_empty()).filter_map(move |pair| {
+        let (key, value) = match pair.bytes().position(|b| b == b'=') {
+            Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+            None => (pair, ""),
+        };
+        (key == name || needs_decoding(key) && decode(key) == name).then(|| decode(value))
     })
 }
 

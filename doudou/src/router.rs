@@ -18,7 +18,6 @@ use hyper::body::Incoming;
 use crate::body::Body;
 use crate::fast_hash::BuildFastHasher;
 use crate::request::{too_large, Request};
-use crate::server::RequestId;
 use crate::service::{BoxFuture, Service};
 use crate::{reply, Error};
 
@@ -147,7 +146,7 @@ impl Router {
         req: http::Request<Body>,
         remote: SocketAddr,
         started: Instant,
-        request_id: Option<RequestId>,
+        request_id: Option<HeaderValue>,
     ) -> RouteFuture {
         let inner = &self.inner;
         let path = req.uri().path();

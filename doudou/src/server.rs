@@ -397,12 +397,12 @@ impl Stack {
         let started = Instant::now();
         let stack = &*self.0;
         let given = req.headers().get(X_REQUEST_ID).filter(|v| valid_request_id(v)).cloned();
-        // A generated id is handed to the handler as bytes: `Request::headers` makes a header
-        // of it only for handlers that ask for the headers.
+        // The handler sees a generated id in `Request::headers` (only if it asks for them),
+        // user layers and compression in the request's headers.
         let generated = given.is_none().then(|| stack.ids.next());
         let tower_path = stack.layered.is_some() || stack.gzip.is_some() && accepts_gzip(&req);
-        if let (Some(id), true) = (generated, tower_path) {
-            req.headers_mut().insert(X_REQUEST_ID, id.header_value());
+        if let (Some(id), true) = (&generated, tower_path) {
+            req.headers_mut().insert(X_REQUEST_ID, id.clone());
         }
         let method = req.method().clone();
         let access_log = stack.log_requests.then(|| Box::new((req.uri().clone(), remote)));
@@ -415,11 +415,12 @@ impl Stack {
                 stack.gzip.clone().unwrap_or_else(|| CompressionLayer::new().layer(stack.router.clone()));
             Routed::Tower { call: call_tower(gzip, req) }
         } else {
+            let generated = generated.clone();
             Routed::Direct {
                 call: stack.router.dispatch(req.map(Body::incoming), remote, started, generated),
             }
         };
-        let id = given.or_else(|| generated.map(|id| id.header_value()));
+        let id = given.or(generated);
         Handled { routed, stack: self.clone(), started, method, id, access_log }
     }
 }
@@ -509,11 +510,27 @@ fn valid_request_id(v: &HeaderValue) -> bool {
     !v.is_empty() && v.len() <= 128 && v.as_bytes().iter().all(|b| b.is_ascii_graphic())
 }
 
-/// Request ids: a per-process random prefix and a counter, unique and cheap.
+/// Request ids: a per-process random prefix and a counter, unique and cheap. Ids are written
+/// 64 at a time into one buffer per thread, and each is a slice of it: a header value without
+/// an allocation of its own.
 struct RequestIds {
     /// The prefix, already in hex, and the separator.
     prefix: [u8; 17],
     counter: AtomicU64,
+}
+
+const IDS_PER_BATCH: u64 = 64;
+const ID_LEN: usize = 33;
+
+/// Ids written and not yet handed out, by the `RequestIds` (prefix) that wrote them.
+#[derive(Default)]
+struct IdBatch {
+    prefix: [u8; 17],
+    ids: bytes::Bytes,
+}
+
+thread_local! {
+    static ID_BATCH: std::cell::RefCell<IdBatch> = std::cell::RefCell::new(IdBatch::default());
 }
 
 impl RequestIds {
@@ -529,13 +546,27 @@ impl RequestIds {
         Self { prefix, counter: AtomicU64::new(0) }
     }
 
-    /// `{prefix:016x}-{n:016x}`, written without a formatter.
-    fn next(&self) -> RequestId {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let mut id = [0u8; 33];
+    /// `{prefix:016x}-{n:016x}`.
+    fn next(&self) -> HeaderValue {
+        let id = ID_BATCH.with_borrow_mut(|batch| {
+            if batch.prefix != self.prefix || batch.ids.is_empty() {
+                *batch = self.batch();
+            }
+            batch.ids.split_to(ID_LEN)
+        });
+        HeaderValue::from_maybe_shared(id).unwrap_or(HeaderValue::from_static("unknown"))
+    }
+
+    fn batch(&self) -> IdBatch {
+        let first = self.counter.fetch_add(IDS_PER_BATCH, Ordering::Relaxed);
+        let mut ids = bytes::BytesMut::with_capacity(ID_LEN * IDS_PER_BATCH as usize);
+        let mut id = [0u8; ID_LEN];
         id[..17].copy_from_slice(&self.prefix);
-        write_hex(n, &mut id[17..]);
-        RequestId(id)
+        for n in first..first + IDS_PER_BATCH {
+            write_hex(n, &mut id[17..]);
+            ids.extend_from_slice(&id);
+        }
+        IdBatch { prefix: self.prefix, ids: ids.freeze() }
     }
 }
 
@@ -544,16 +575,6 @@ fn write_hex(n: u64, out: &mut [u8]) {
     for (i, byte) in n.to_be_bytes().iter().enumerate() {
         out[2 * i] = HEX[usize::from(byte >> 4)];
         out[2 * i + 1] = HEX[usize::from(byte & 0xf)];
-    }
-}
-
-/// A generated request id: 33 ASCII characters, kept as bytes until a header needs it.
-#[derive(Clone, Copy)]
-pub(crate) struct RequestId([u8; 33]);
-
-impl RequestId {
-    pub(crate) fn header_value(&self) -> HeaderValue {
-        HeaderValue::from_bytes(&self.0).unwrap_or(HeaderValue::from_static("unknown"))
     }
 }
 
@@ -637,5 +658,30 @@ async fn shutdown_signal(stop: CancellationToken) {
         _ = ctrl_c => tracing::info!("SIGINT received"),
         () = term => tracing::info!("SIGTERM received"),
         () = stop.cancelled() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_unique_and_shaped_prefix_dash_counter() {
+        let ids = RequestIds::new();
+        let other = RequestIds::new();
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..200u64 {
+            // Interleaved with another server's ids on the same thread.
+            let id = ids.next();
+            let theirs = other.next();
+            let id = id.to_str().expect("ascii");
+            assert_eq!(id.len(), ID_LEN, "{id}");
+            let (prefix, counter) = id.split_once('-').expect("prefix-counter");
+            assert_eq!(prefix.len(), 16);
+            assert!(prefix.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+            assert!(u64::from_str_radix(counter, 16).expect("hex counter") >= i);
+            assert_ne!(theirs.to_str().ok(), Some(id));
+            assert!(seen.insert(id.to_owned()), "{id} twice");
+        }
     }
 }
