@@ -247,6 +247,18 @@ fn oversized_bodies_get_413() {
     assert_eq!(r.status, 413);
     let r = raw(svc.addr, "POST", "/page/users", &[JSON], br#"{"page":1,"size":2}"#);
     assert_eq!(r.status, 200, "bodies under the limit pass");
+    // A body in several chunks is joined; small chunks that add up past the limit are refused.
+    let chunked = |parts: &[&str]| {
+        let mut body: String = parts.iter().map(|p| format!("{:x}\r\n{p}\r\n", p.len())).collect();
+        body.push_str("0\r\n\r\n");
+        raw(svc.addr, "POST", "/page/users", &[JSON, ("Transfer-Encoding", "chunked")], body.as_bytes())
+    };
+    let r = chunked(&[r#"{"page":"#, r#"4,"si"#, r#"ze":3}"#]);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["items"][0]["id"], 12);
+    let pad = "x".repeat(400);
+    let r = chunked(&[r#"{"page":1,"size":2,"pad":""#, &pad, &pad, &pad, r#""}"#]);
+    assert_eq!(r.status, 413);
 }
 
 #[test]
