@@ -5,12 +5,21 @@
 # and in an order that rotates, so the machine's slow minutes fall on all of them alike; the
 # table gives the median over the rounds and the ratio to hyper.
 #   benches/load.sh [rounds=9] [seconds=3] [connections=64] [size=10]
+# BENCH_BIN=<dir> uses the three binaries already built there instead of a release build (the
+# tests run the script that way, against debug builds: a check that it works, not a measurement).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${1:-9}"; SECS="${2:-3}"; CONNS="${3:-64}"; SIZE="${4:-10}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-cargo build --release -q -p bench-server -p doudou-benches
-BIN="${CARGO_TARGET_DIR:-target}/release"
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN="$BENCH_BIN"
+else
+  cargo build --release -q -p bench-server -p doudou-benches
+  BIN="${CARGO_TARGET_DIR:-target}/release"
+fi
+for b in hyper-baseline axum-baseline bench-server; do
+  [ -x "$BIN/$b" ] || { echo "$BIN/$b is missing" >&2; exit 1; }
+done
 export SIZE
 ulimit -n 65536 2>/dev/null || true
 declare -A RPS P99 ERR PID PORT
