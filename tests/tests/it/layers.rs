@@ -16,6 +16,16 @@ fn config(tweak: impl FnOnce(&mut Config)) -> Config {
     c
 }
 
+/// helloworld in this process with `tweak`ed settings.
+async fn start_hello(tweak: impl FnOnce(&mut Config)) -> doudou::Running {
+    Server::new()
+        .with_config(config(tweak))
+        .service(HelloworldServer::new(Hello))
+        .start()
+        .await
+        .expect("starts")
+}
+
 /// A layer that refuses requests without `Authorization: Bearer let-me-in`, the way a user
 /// would add authentication in front of every route.
 fn bearer_auth(
@@ -69,12 +79,7 @@ async fn user_layers_wrap_every_route() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_does_not_arrive_in_time_is_408() {
-    let running = Server::new()
-        .with_config(config(|c| c.read_timeout = Duration::from_millis(300)))
-        .service(HelloworldServer::new(Hello))
-        .start()
-        .await
-        .expect("starts");
+    let running = start_hello(|c| c.read_timeout = Duration::from_millis(300)).await;
     let addr = running.local_addr();
     let reply = tokio::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(addr).expect("connect");
@@ -94,12 +99,7 @@ async fn a_body_that_does_not_arrive_in_time_is_408() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_keep_alive_connections_are_closed() {
-    let running = Server::new()
-        .with_config(config(|c| c.idle_timeout = Duration::from_millis(300)))
-        .service(HelloworldServer::new(Hello))
-        .start()
-        .await
-        .expect("starts");
+    let running = start_hello(|c| c.idle_timeout = Duration::from_millis(300)).await;
     let addr = running.local_addr();
     let closed_after = tokio::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(addr).expect("connect");
@@ -123,12 +123,7 @@ async fn idle_keep_alive_connections_are_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_head_trickled_in_is_cut_off_after_the_idle_timeout() {
-    let running = Server::new()
-        .with_config(config(|c| c.idle_timeout = Duration::from_millis(300)))
-        .service(HelloworldServer::new(Hello))
-        .start()
-        .await
-        .expect("starts");
+    let running = start_hello(|c| c.idle_timeout = Duration::from_millis(300)).await;
     let addr = running.local_addr();
     let (closed_after, answer) = tokio::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(addr).expect("connect");
@@ -162,12 +157,7 @@ async fn a_request_head_trickled_in_is_cut_off_after_the_idle_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_slower_than_the_idle_timeout_still_answers() {
-    let running = Server::new()
-        .with_config(config(|c| c.idle_timeout = Duration::from_millis(200)))
-        .service(HelloworldServer::new(Hello))
-        .start()
-        .await
-        .expect("starts");
+    let running = start_hello(|c| c.idle_timeout = Duration::from_millis(200)).await;
     let addr = running.local_addr();
     let r = tokio::task::spawn_blocking(move || get(addr, "/slow?ms=900")).await.expect("request");
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
@@ -177,12 +167,7 @@ async fn a_handler_slower_than_the_idle_timeout_still_answers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_from_code_turns_unready_and_stops() {
-    let running = Server::new()
-        .with_config(config(|_| {}))
-        .service(HelloworldServer::new(Hello))
-        .start()
-        .await
-        .expect("starts");
+    let running = start_hello(|_| {}).await;
     let state = running.state().clone();
     assert!(state.is_ready());
     let addr = running.local_addr();
