@@ -11,12 +11,17 @@ use doudou_tests::{bin, get, manifest_dir, raw, start, tool, Proc};
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 const SERVERS: [&str; 3] = ["bench-server", "hyper-baseline", "axum-baseline"];
 
+/// One test at a time: the load script's check for servers left running must not see the
+/// other test's.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn post(p: &Proc, body: &str) -> doudou_tests::Response {
     raw(p.addr, "POST", "/page/users", &[JSON], body.as_bytes())
 }
 
 #[test]
 fn the_benchmark_servers_answer_alike() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let servers: Vec<Proc> = SERVERS.iter().map(|n| start(&bin(n), &[], None).expect(n)).collect();
     let doudou = &servers[0];
 
@@ -67,6 +72,7 @@ fn the_benchmark_servers_answer_alike() {
 
 #[test]
 fn the_load_script_measures_every_server() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     tool("wrk");
     // Debug builds and one short round: this checks the script, it measures nothing.
     let bin_dir = bin("bench-server").parent().expect("target dir").to_path_buf();
