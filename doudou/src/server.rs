@@ -396,7 +396,9 @@ impl Stack {
     pub(crate) fn handle(&self, mut req: http::Request<Incoming>, remote: SocketAddr) -> Handled {
         let started = Instant::now();
         let stack = &*self.0;
-        let given = req.headers().get(X_REQUEST_ID).filter(|v| valid_request_id(v)).cloned();
+        // A scan of the few header names: cheaper than hashing a custom name for a lookup.
+        let given = req.headers().iter().find(|(name, _)| **name == X_REQUEST_ID);
+        let given = given.map(|(_, v)| v).filter(|v| valid_request_id(v)).cloned();
         // The handler sees a generated id in `Request::headers` (only if it asks for them),
         // user layers and compression in the request's headers.
         let generated = given.is_none().then(|| stack.ids.next());
