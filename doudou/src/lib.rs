@@ -4,6 +4,7 @@ pub mod body;
 pub mod client;
 pub mod config;
 mod conn;
+mod deadline;
 mod error;
 mod fast_hash;
 mod logging;

@@ -17,6 +17,7 @@ use http::HeaderMap;
 use serde::de::DeserializeOwned;
 
 use crate::body::UploadFile;
+use crate::deadline::Deadline;
 use crate::server::X_REQUEST_ID;
 use crate::Error;
 
@@ -222,21 +223,19 @@ impl Request {
 
     /// The whole body, at most `GDD_MAX_BODY_SIZE`, within `GDD_READ_TIMEOUT`. A body that came
     /// in one piece (the usual small JSON body) is handed on as it is, without a copy or an
-    /// allocation; the GDD_READ_TIMEOUT timer is only armed once the body has to be waited for.
+    /// allocation.
     async fn read_body(&mut self) -> Result<Bytes, Error> {
         let Some(mut body) = self.body.take() else { return Ok(Bytes::new()) };
         let limit = self.max_body;
-        let read_timeout = self.read_timeout;
+        let mut deadline = Deadline::new(std::time::Instant::now() + self.read_timeout);
         let mut first: Option<Bytes> = None;
         let mut rest: Option<bytes::BytesMut> = None;
         let mut read: u64 = 0;
-        let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
         std::future::poll_fn(|cx| loop {
             let frame = match http_body::Body::poll_frame(std::pin::Pin::new(&mut body), cx) {
                 Poll::Ready(frame) => frame,
                 Poll::Pending => {
-                    let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(read_timeout)));
-                    std::task::ready!(timer.as_mut().poll(cx));
+                    std::task::ready!(deadline.poll_passed(cx));
                     return Poll::Ready(Err(Error::new(
                         http::StatusCode::REQUEST_TIMEOUT,
                         "the request body did not arrive within GDD_READ_TIMEOUT",

@@ -16,6 +16,7 @@ use http::{Method, Response, StatusCode};
 use hyper::body::Incoming;
 
 use crate::body::Body;
+use crate::deadline::Deadline;
 use crate::fast_hash::BuildFastHasher;
 use crate::request::{too_large, Request};
 use crate::service::{BoxFuture, Service};
@@ -212,15 +213,18 @@ pin_project_lite::pin_project! {
     pub(crate) struct RouteFuture {
         #[pin]
         call: futures_util::future::CatchUnwind<std::panic::AssertUnwindSafe<BoxFuture<Response<Body>>>>,
-        deadline: Instant,
-        timer: Option<Pin<Box<tokio::time::Sleep>>>,
+        deadline: Deadline,
         route: Option<Arc<str>>,
     }
 }
 
 impl RouteFuture {
     fn call(call: BoxFuture<Response<Body>>, route: Option<Arc<str>>, deadline: Instant) -> Self {
-        Self { call: std::panic::AssertUnwindSafe(call).catch_unwind(), deadline, timer: None, route }
+        Self {
+            call: std::panic::AssertUnwindSafe(call).catch_unwind(),
+            deadline: Deadline::new(deadline),
+            route,
+        }
     }
 
     /// An answer known without calling a handler (404, 405, 413).
@@ -239,11 +243,7 @@ impl Future for RouteFuture {
             // Caught here, not only by an outer layer, so the 500 keeps its route label.
             Poll::Ready(Err(panic)) => crate::server::panic_response(panic).map(Body::full),
             Poll::Pending => {
-                let deadline = *this.deadline;
-                let timer = this.timer.get_or_insert_with(|| {
-                    Box::pin(tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)))
-                });
-                std::task::ready!(timer.as_mut().poll(cx));
+                std::task::ready!(this.deadline.poll_passed(cx));
                 reply::error(&Error::unavailable("the handler did not answer within GDD_WRITE_TIMEOUT"))
             }
         };
