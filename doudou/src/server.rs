@@ -411,11 +411,9 @@ impl Stack {
         let routed = if let Some(layered) = &stack.layered {
             req.extensions_mut().insert(RemoteAddr(remote));
             Routed::Tower { call: call_tower(layered.clone(), req) }
-        } else if tower_path {
+        } else if let Some(gzip) = stack.gzip.as_ref().filter(|_| tower_path) {
             req.extensions_mut().insert(RemoteAddr(remote));
-            let gzip =
-                stack.gzip.clone().unwrap_or_else(|| CompressionLayer::new().layer(stack.router.clone()));
-            Routed::Tower { call: call_tower(gzip, req) }
+            Routed::Tower { call: call_tower(gzip.clone(), req) }
         } else {
             let generated = generated.clone();
             Routed::Direct {
