@@ -63,11 +63,16 @@ fn request_path(c: &mut Criterion) {
 }
 
 fn metrics(c: &mut Criterion) {
-    let m = doudou::metrics::Metrics::new("bench", &doudou::BuildInfo::default()).expect("metrics");
-    let route: Arc<str> = Arc::from("/user");
-    c.bench_function("metrics_record", |b| {
-        b.iter(|| m.record(Some(&route), &http::Method::GET, 200, black_box(Duration::from_micros(120))))
+    let m = Arc::new(doudou::metrics::Metrics::new("bench", &doudou::BuildInfo::default()).expect("metrics"));
+    let routes = m.routes(vec![Arc::from("/user"), Arc::from("/page/users")]);
+    let mut group = c.benchmark_group("metrics_record");
+    group.bench_function("ok", |b| {
+        b.iter(|| routes.record(Some(0), &http::Method::GET, 200, black_box(Duration::from_micros(120))))
     });
+    group.bench_function("bad_request", |b| {
+        b.iter(|| routes.record(Some(0), &http::Method::GET, 400, black_box(Duration::from_micros(120))))
+    });
+    group.finish();
 }
 
 fn members(n: usize) -> Vec<doudou::registry::Member> {

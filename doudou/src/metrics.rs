@@ -5,10 +5,9 @@
 //! (`/users/{id}`), never the raw path, so the number of series stays bounded; requests that
 //! match no route share the label `unmatched`.
 
-use std::time::Duration;
-
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
@@ -23,16 +22,13 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     durations: HistogramVec,
-    /// The series of each (route, method, status) seen, so a request costs one read lock and
-    /// two atomic updates rather than label hashing in the registry.
-    series: RwLock<HashMap<SeriesKey, (IntCounter, Histogram), BuildFastHasher>>,
 }
 
-/// A route template (by the address of its interned string), a method and a status.
-type SeriesKey = (usize, u8, u16);
+/// The request counter and the duration histogram of one (route, method, status).
+type Series = (IntCounter, Histogram);
 
-/// At most this many cached series; past it, the registry is asked each time.
-const MAX_CACHED_SERIES: usize = 4096;
+/// Method codes: the index of a method among the common ones, from 1; 0 for no slot.
+const METHOD_SLOTS: usize = 8;
 
 fn method_code(method: &http::Method) -> Option<u8> {
     Some(match *method {
@@ -90,36 +86,35 @@ impl Metrics {
         registry.register(Box::new(info))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
-        Ok(Self { registry, requests, durations, series: RwLock::new(HashMap::with_hasher(BuildFastHasher)) })
+        Ok(Self { registry, requests, durations })
     }
 
-    /// Counts one request of `route` (a template interned by the router; `None`: unmatched).
-    pub fn record(&self, route: Option<&Arc<str>>, method: &http::Method, status: u16, elapsed: Duration) {
-        let secs = elapsed.as_secs_f64();
-        let key = method_code(method)
-            .map(|m| (route.map_or(0, |r| Arc::as_ptr(r).cast::<u8>() as usize), m, status));
-        if let Some(key) = key {
-            if let Some((count, time)) = self.series.read().ok().as_ref().and_then(|s| s.get(&key)) {
-                count.inc();
-                time.observe(secs);
-                return;
-            }
-        }
+    /// The series of a route template (`None`: unmatched), method and status.
+    fn series(&self, route: Option<&str>, method: &http::Method, status: u16) -> Option<Series> {
         let digits = status_digits(status);
         let status = std::str::from_utf8(&digits).unwrap_or("000");
-        let labels = [route.map_or(UNMATCHED, |r| &**r), method.as_str(), status];
-        let (Ok(count), Ok(time)) = (
-            self.requests.get_metric_with_label_values(&labels),
-            self.durations.get_metric_with_label_values(&labels),
-        ) else {
-            return;
-        };
-        count.inc();
-        time.observe(secs);
-        if let (Some(key), Ok(mut series)) = (key, self.series.write()) {
-            if series.len() < MAX_CACHED_SERIES {
-                series.insert(key, (count, time));
-            }
+        let labels = [route.unwrap_or(UNMATCHED), method.as_str(), status];
+        let count = self.requests.get_metric_with_label_values(&labels).ok()?;
+        let time = self.durations.get_metric_with_label_values(&labels).ok()?;
+        Some((count, time))
+    }
+
+    /// Counts one request of `route` (a template; `None`: unmatched). This looks the series up
+    /// by its labels each time; a server counts through [`RouteMetrics`], which keeps them.
+    pub fn record(&self, route: Option<&str>, method: &http::Method, status: u16, elapsed: Duration) {
+        if let Some(series) = self.series(route, method, status) {
+            observe(&series, elapsed);
+        }
+    }
+
+    /// The metrics of a router's routes, indexed like `templates`.
+    pub fn routes(self: &Arc<Self>, templates: Vec<Arc<str>>) -> RouteMetrics {
+        let ok = (0..templates.len() * METHOD_SLOTS).map(|_| OnceLock::new()).collect();
+        RouteMetrics {
+            metrics: self.clone(),
+            templates: templates.into_boxed_slice(),
+            ok,
+            others: RwLock::new(HashMap::with_hasher(BuildFastHasher)),
         }
     }
 
@@ -128,6 +123,64 @@ impl Metrics {
         let mut out = Vec::with_capacity(8 * 1024);
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         out
+    }
+}
+
+fn observe((count, time): &Series, elapsed: Duration) {
+    count.inc();
+    time.observe(elapsed.as_secs_f64());
+}
+
+/// The request metrics of one router, by route index, keeping each series once looked up. A
+/// request answered 200 finds its series in a slot of its own (route, method) with one atomic
+/// load; any other status takes a read lock and a hash lookup.
+pub struct RouteMetrics {
+    metrics: Arc<Metrics>,
+    templates: Box<[Arc<str>]>,
+    /// `route * METHOD_SLOTS + method code`: the series of status 200.
+    ok: Box<[OnceLock<Series>]>,
+    /// `(route + 1 or 0 for unmatched, method code, status)`: the other series seen.
+    others: RwLock<HashMap<(usize, u8, u16), Series, BuildFastHasher>>,
+}
+
+impl std::fmt::Debug for RouteMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteMetrics").field("routes", &self.templates).finish_non_exhaustive()
+    }
+}
+
+/// At most this many cached series besides the 200s; past it, the registry is asked each time.
+const MAX_CACHED_SERIES: usize = 4096;
+
+impl RouteMetrics {
+    /// Counts one request of route number `route` (`None`: unmatched, or not one of these).
+    pub fn record(&self, route: Option<usize>, method: &http::Method, status: u16, elapsed: Duration) {
+        let template = route.and_then(|r| self.templates.get(r));
+        let route = template.and(route);
+        let Some(code) = method_code(method) else {
+            return self.metrics.record(template.map(|t| &**t), method, status, elapsed);
+        };
+        if let (Some(route), 200) = (route, status) {
+            let slot = &self.ok[route * METHOD_SLOTS + usize::from(code)];
+            if let Some(series) = slot.get() {
+                return observe(series, elapsed);
+            }
+            if let Some(series) = self.metrics.series(template.map(|t| &**t), method, status) {
+                observe(slot.get_or_init(|| series), elapsed);
+            }
+            return;
+        }
+        let key = (route.map_or(0, |r| r + 1), code, status);
+        if let Some(series) = self.others.read().ok().as_ref().and_then(|s| s.get(&key)) {
+            return observe(series, elapsed);
+        }
+        let Some(series) = self.metrics.series(template.map(|t| &**t), method, status) else { return };
+        observe(&series, elapsed);
+        if let Ok(mut others) = self.others.write() {
+            if others.len() < MAX_CACHED_SERIES {
+                others.insert(key, series);
+            }
+        }
     }
 }
 
@@ -142,20 +195,36 @@ mod tests {
 
     #[test]
     fn requests_are_counted_by_template() {
-        let m = Metrics::new("svc", &BuildInfo::default()).expect("registers");
-        let route: Arc<str> = Arc::from("/user/{id}");
-        m.record(Some(&route), &http::Method::GET, 200, Duration::from_millis(3));
-        m.record(Some(&route), &http::Method::GET, 200, Duration::from_millis(5));
-        m.record(Some(&route), &http::Method::GET, 404, Duration::from_millis(1));
-        m.record(None, &http::Method::from_bytes(b"PURGE").expect("method"), 404, Duration::from_millis(1));
+        let m = Arc::new(Metrics::new("svc", &BuildInfo::default()).expect("registers"));
+        let routes = m.routes(vec![Arc::from("/"), Arc::from("/user/{id}")]);
+        routes.record(Some(1), &http::Method::GET, 200, Duration::from_millis(3));
+        routes.record(Some(1), &http::Method::GET, 200, Duration::from_millis(5));
+        routes.record(Some(1), &http::Method::GET, 404, Duration::from_millis(1));
+        routes.record(Some(1), &http::Method::GET, 404, Duration::from_millis(1));
+        routes.record(Some(1), &http::Method::HEAD, 200, Duration::from_millis(1));
+        routes.record(Some(0), &http::Method::POST, 201, Duration::from_millis(1));
+        routes.record(Some(7), &http::Method::GET, 404, Duration::from_millis(1));
+        routes.record(
+            None,
+            &http::Method::from_bytes(b"PURGE").expect("method"),
+            404,
+            Duration::from_millis(1),
+        );
+        m.record(Some("/user/{id}"), &http::Method::GET, 200, Duration::from_millis(1));
         let text = String::from_utf8(m.render()).expect("utf-8");
         assert!(
-            text.contains(r#"doudou_http_requests_total{method="GET",route="/user/{id}",status="200"} 2"#),
+            text.contains(r#"doudou_http_requests_total{method="GET",route="/user/{id}",status="200"} 3"#),
             "{text}"
         );
         assert!(
-            text.contains(r#"doudou_http_requests_total{method="GET",route="/user/{id}",status="404"} 1"#)
+            text.contains(r#"doudou_http_requests_total{method="GET",route="/user/{id}",status="404"} 2"#)
         );
+        assert!(
+            text.contains(r#"doudou_http_requests_total{method="HEAD",route="/user/{id}",status="200"} 1"#)
+        );
+        assert!(text.contains(r#"doudou_http_requests_total{method="POST",route="/",status="201"} 1"#));
+        // A route number outside the table counts as unmatched.
+        assert!(text.contains(r#"doudou_http_requests_total{method="GET",route="unmatched",status="404"} 1"#));
         assert!(
             text.contains(r#"doudou_http_requests_total{method="PURGE",route="unmatched",status="404"} 1"#)
         );

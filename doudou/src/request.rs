@@ -33,7 +33,7 @@ macro_rules! from_param {
     ($expected:literal: $($t:ty),*) => {$(
         impl FromParam for $t {
             const EXPECTED: &'static str = $expected;
-            fn from_param(value: &str) -> Option<Self> { value.trim().parse().ok() }
+            fn from_param(value: &str) -> Option<Self> { value.trim_ascii().parse().ok() }
         }
     )*};
 }

@@ -39,6 +39,10 @@ struct Endpoint {
 #[derive(Debug, Clone)]
 pub struct MatchedRoute(pub Arc<str>);
 
+/// The index of the matched route among the router's, beside [`MatchedRoute`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RouteIndex(pub(crate) usize);
+
 /// The peer address of the connection, in the request's extensions.
 #[derive(Debug, Clone, Copy)]
 pub struct RemoteAddr(pub SocketAddr);
@@ -141,7 +145,17 @@ impl Router {
         })
     }
 
-    /// Routes one request. The future yields the response and the matched route template.
+    /// The route templates, by route index.
+    pub(crate) fn templates(&self) -> Vec<Arc<str>> {
+        self.inner.endpoints.iter().map(|e| e.template.clone()).collect()
+    }
+
+    /// The template of route number `index`.
+    pub(crate) fn template(&self, index: usize) -> Option<&str> {
+        self.inner.endpoints.get(index).map(|e| &*e.template)
+    }
+
+    /// Routes one request. The future yields the response and the matched route's index.
     pub(crate) fn dispatch(
         &self,
         req: http::Request<Body>,
@@ -159,6 +173,7 @@ impl Router {
             let err = Error::not_found(format!("no route for {} {path}", req.method()));
             return RouteFuture::ready(reply::error(&err), None);
         };
+        let route = Some(endpoint);
         let endpoint = &inner.endpoints[endpoint];
         let method = req.method();
         let target = endpoint
@@ -181,14 +196,11 @@ impl Router {
             );
             let mut resp = reply::error(&err);
             resp.headers_mut().insert(ALLOW, endpoint.allow.clone());
-            return RouteFuture::ready(resp, Some(endpoint.template.clone()));
+            return RouteFuture::ready(resp, route);
         };
         // The declared Content-Length, as hyper parsed it.
         if http_body::Body::size_hint(req.body()).lower() > inner.max_body {
-            return RouteFuture::ready(
-                reply::error(&too_large(inner.max_body)),
-                Some(endpoint.template.clone()),
-            );
+            return RouteFuture::ready(reply::error(&too_large(inner.max_body)), route);
         }
         let params = params.map_or_else(Vec::new, |params| {
             params
@@ -198,28 +210,27 @@ impl Router {
                 })
                 .collect()
         });
-        let template = endpoint.template.clone();
         let ctx = Request::new(req, params, remote, request_id, inner.max_body, inner.read_timeout);
         let call = inner.services[target.service].call(target.route, ctx);
-        RouteFuture::call(call, Some(template), started + inner.write_timeout)
+        RouteFuture::call(call, route, started + inner.write_timeout)
     }
 }
 
 pin_project_lite::pin_project! {
     /// A routed request: the handler's response within `GDD_WRITE_TIMEOUT`, a panic turned into
-    /// a 500, and the matched route template. The timer is only armed once the handler has
+    /// a 500, and the matched route's index. The timer is only armed once the handler has
     /// to wait, so handlers that answer at once pay nothing for it. Small on purpose: it is
     /// moved into hyper's connection state for every request.
     pub(crate) struct RouteFuture {
         #[pin]
         call: futures_util::future::CatchUnwind<std::panic::AssertUnwindSafe<BoxFuture<Response<Body>>>>,
         deadline: Deadline,
-        route: Option<Arc<str>>,
+        route: Option<usize>,
     }
 }
 
 impl RouteFuture {
-    fn call(call: BoxFuture<Response<Body>>, route: Option<Arc<str>>, deadline: Instant) -> Self {
+    fn call(call: BoxFuture<Response<Body>>, route: Option<usize>, deadline: Instant) -> Self {
         Self {
             call: std::panic::AssertUnwindSafe(call).catch_unwind(),
             deadline: Deadline::new(deadline),
@@ -228,13 +239,13 @@ impl RouteFuture {
     }
 
     /// An answer known without calling a handler (404, 405, 413).
-    fn ready(resp: Response<Body>, route: Option<Arc<str>>) -> Self {
+    fn ready(resp: Response<Body>, route: Option<usize>) -> Self {
         Self::call(Box::pin(std::future::ready(resp)), route, Instant::now())
     }
 }
 
 impl Future for RouteFuture {
-    type Output = (Response<Body>, Option<Arc<str>>);
+    type Output = (Response<Body>, Option<usize>);
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -247,7 +258,7 @@ impl Future for RouteFuture {
                 reply::error(&Error::unavailable("the handler did not answer within GDD_WRITE_TIMEOUT"))
             }
         };
-        Poll::Ready((resp, this.route.take()))
+        Poll::Ready((resp, *this.route))
     }
 }
 
@@ -281,10 +292,13 @@ impl tower::Service<http::Request<Incoming>> for Router {
         let remote =
             req.extensions().get::<RemoteAddr>().map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |a| a.0);
         let routed = self.dispatch(req.map(Body::incoming), remote, Instant::now(), None);
+        let router = self.clone();
         Box::pin(async move {
             let (mut resp, route) = routed.await;
             if let Some(route) = route {
-                resp.extensions_mut().insert(MatchedRoute(route));
+                let template = router.inner.endpoints[route].template.clone();
+                resp.extensions_mut().insert(MatchedRoute(template));
+                resp.extensions_mut().insert(RouteIndex(route));
             }
             Ok(resp)
         })

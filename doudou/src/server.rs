@@ -26,9 +26,9 @@ use crate::body::{Body, BoxError};
 use crate::config::DiscoveryMode;
 use crate::config::{Config, ConfigError};
 use crate::manage::{self, Manage};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RouteMetrics};
 use crate::registry::{self, ClusterView, Gossip, GossipError, LocalNode, Member};
-use crate::router::{MatchedRoute, Mount, RemoteAddr, RouteError, Router};
+use crate::router::{Mount, RemoteAddr, RouteError, RouteIndex, Router};
 use crate::service::BoxFuture;
 use crate::service::Service;
 use crate::{logging, reply, Error};
@@ -331,20 +331,17 @@ struct StackInner {
     layered: Option<CatchPanic<Compression<HttpService>, PanicTo500>>,
     log_requests: bool,
     ids: RequestIds,
-    metrics: Option<Arc<Metrics>>,
+    metrics: Option<RouteMetrics>,
 }
 
-/// Whether the client may accept gzip: a quick look that sends the request through the
-/// compression layer, which then reads the header properly (q-values and all).
-fn accepts_gzip(req: &http::Request<Incoming>) -> bool {
-    req.headers()
-        .get_all(http::header::ACCEPT_ENCODING)
-        .iter()
-        .any(|v| v.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"gzip")))
+/// Whether an `Accept-Encoding` value may accept gzip: a quick look that sends the request
+/// through the compression layer, which then reads the header properly (q-values and all).
+fn may_accept_gzip(accept_encoding: &HeaderValue) -> bool {
+    accept_encoding.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"gzip"))
 }
 
 /// Calls a tower stack (compression, user layers); the route comes back in an extension.
-fn call_tower<S, B>(mut svc: S, req: http::Request<Incoming>) -> BoxFuture<(Response<Body>, Option<Arc<str>>)>
+fn call_tower<S, B>(mut svc: S, req: http::Request<Incoming>) -> BoxFuture<(Response<Body>, Option<usize>)>
 where
     S: tower::Service<http::Request<Incoming>, Response = Response<B>, Error = Infallible>,
     S::Future: Send + 'static,
@@ -357,7 +354,7 @@ where
             Ok(resp) => resp.map(Body::new),
             Err(never) => match never {},
         };
-        let route = resp.extensions().get::<MatchedRoute>().map(|r| r.0.clone());
+        let route = resp.extensions().get::<RouteIndex>().map(|r| r.0);
         (resp, route)
     })
 }
@@ -381,6 +378,7 @@ impl Stack {
                 .service(service)
         });
         let gzip = config.enable_response_gzip.then(|| compression.layer(router.clone()));
+        let metrics = metrics.map(|m| m.routes(router.templates()));
         Self(Arc::new(StackInner {
             router,
             gzip,
@@ -396,13 +394,20 @@ impl Stack {
     pub(crate) fn handle(&self, mut req: http::Request<Incoming>, remote: SocketAddr) -> Handled {
         let started = Instant::now();
         let stack = &*self.0;
-        // A scan of the few header names: cheaper than hashing a custom name for a lookup.
-        let given = req.headers().iter().find(|(name, _)| **name == X_REQUEST_ID);
-        let given = given.map(|(_, v)| v).filter(|v| valid_request_id(v)).cloned();
+        // One scan of the few header names, cheaper than two lookups by hash.
+        let (mut given, mut gzip) = (None, false);
+        for (name, value) in req.headers() {
+            if *name == X_REQUEST_ID {
+                given = given.or(Some(value));
+            } else if *name == http::header::ACCEPT_ENCODING {
+                gzip = gzip || stack.gzip.is_some() && may_accept_gzip(value);
+            }
+        }
+        let given = given.filter(|v| valid_request_id(v)).cloned();
         // The handler sees a generated id in `Request::headers` (only if it asks for them),
         // user layers and compression in the request's headers.
         let generated = given.is_none().then(|| stack.ids.next());
-        let tower_path = stack.layered.is_some() || stack.gzip.is_some() && accepts_gzip(&req);
+        let tower_path = stack.layered.is_some() || gzip;
         if let (Some(id), true) = (&generated, tower_path) {
             req.headers_mut().insert(X_REQUEST_ID, id.clone());
         }
@@ -443,7 +448,7 @@ pin_project_lite::pin_project! {
     #[project = RoutedProj]
     enum Routed {
         Direct { #[pin] call: crate::router::RouteFuture },
-        Tower { call: BoxFuture<(Response<Body>, Option<Arc<str>>)> },
+        Tower { call: BoxFuture<(Response<Body>, Option<usize>)> },
     }
 }
 
@@ -461,13 +466,13 @@ impl std::future::Future for Handled {
         });
         let stack = &*this.stack.0;
         if let Some(metrics) = &stack.metrics {
-            metrics.record(route.as_ref(), this.method, resp.status().as_u16(), this.started.elapsed());
+            metrics.record(route, this.method, resp.status().as_u16(), this.started.elapsed());
         }
         if let Some(log) = this.access_log.take() {
             let (uri, remote) = *log;
             tracing::info!(
                 target: "doudou::access",
-                method = %this.method, %uri, route = route.as_deref().unwrap_or("-"),
+                method = %this.method, %uri, route = route.and_then(|r| stack.router.template(r)).unwrap_or("-"),
                 status = resp.status().as_u16(), micros = this.started.elapsed().as_micros() as u64,
                 request_id = this.id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or_default(),
                 remote = %remote, "request"
