@@ -62,6 +62,8 @@ measure() { # server endpoint
 }
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# The ratio of two servers' req/s in each round (measured seconds apart), space-separated.
+per_round() { paste <(tr ' ' '\n' <<<"$1" | grep -v '^$') <(tr ' ' '\n' <<<"$2" | grep -v '^$') | awk '{printf "%.3f ", $1/$2}'; }
 
 for s in "${servers[@]}"; do
   start_server "$s"
@@ -76,19 +78,26 @@ for round in $(seq "$ROUNDS"); do
 done
 
 printf '\n%d rounds x %ss, %d connections, POST size %s; servers on CPU 0, wrk on CPU 1\n' "$ROUNDS" "$SECS" "$CONNS" "$SIZE"
-printf '%-8s %-6s %12s %8s %10s %8s %12s  %s\n' server route "req/s" "x hyper" "p99 us" "x hyper" "peak RSS KiB" errors
+# "x hyper": the ratio of the medians; "paired": the median of the rounds' own ratios, which
+# cancels the machine's drift between rounds (each round measures the servers seconds apart).
+printf '%-8s %-6s %12s %8s %8s %10s %8s %12s  %s\n' server route "req/s" "x hyper" paired "p99 us" "x hyper" \
+  "peak RSS KiB" errors
 for e in get post; do
   base_rps=$(median <<<"${RPS[hyper.$e]}"); base_p99=$(median <<<"${P99[hyper.$e]}")
   for s in "${servers[@]}"; do
     rps=$(median <<<"${RPS[$s.$e]}"); p99=$(median <<<"${P99[$s.$e]}")
+    paired=$(median <<<"$(per_round "${RPS[$s.$e]}" "${RPS[hyper.$e]}")")
     rss=$(awk '/VmHWM/ {print $2}' /proc/"${PID[$s]}"/status)
-    printf '%-8s %-6s %12.0f %8.2f %10.0f %8.2f %12s  %s\n' "$s" "$e" "$rps" "$(awk "BEGIN {print $rps/$base_rps}")" \
-      "$p99" "$(awk "BEGIN {print $p99/$base_p99}")" "$rss" "${ERR[$s.$e]:-none}"
+    printf '%-8s %-6s %12.0f %8.2f %8.2f %10.0f %8.2f %12s  %s\n' "$s" "$e" "$rps" "$(awk "BEGIN {print $rps/$base_rps}")" \
+      "$paired" "$p99" "$(awk "BEGIN {print $p99/$base_p99}")" "$rss" "${ERR[$s.$e]:-none}"
   done
+  printf '%-15s %-6s %-15s %8.2f\n' "doudou/axum" "$e" "paired" \
+    "$(median <<<"$(per_round "${RPS[doudou.$e]}" "${RPS[axum.$e]}")")"
 done
-printf '\nper round (req/s, p99 us), to judge the noise:\n'
+printf '\nper round (req/s, p99 us; ratio to hyper), to judge the noise:\n'
 for e in get post; do
   for s in "${servers[@]}"; do
-    printf '%-8s %-6s %s\n        %-6s %s\n' "$s" "$e" "${RPS[$s.$e]}" "" "${P99[$s.$e]}"
+    printf '%-8s %-6s %s\n        %-6s %s\n        %-6s %s\n' "$s" "$e" "${RPS[$s.$e]}" "" "${P99[$s.$e]}" "" \
+      "$(per_round "${RPS[$s.$e]}" "${RPS[hyper.$e]}")"
   done
 done

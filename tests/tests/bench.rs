@@ -92,10 +92,23 @@ fn the_load_script_measures_every_server() {
             let cols: Vec<&str> = row.split_whitespace().collect();
             let rps: f64 = cols[2].parse().expect("req/s");
             assert!(rps > 0.0, "{row}");
+            let paired: f64 = cols[4].parse().expect("paired ratio to hyper");
+            assert!(paired > 0.0, "{row}");
+            if server == "hyper" {
+                assert_eq!(paired, 1.0, "hyper's own rounds against themselves: {row}");
+            }
             assert_eq!(cols.last(), Some(&"none"), "errors reported: {row}");
             let rss: u64 = cols[cols.len() - 2].parse().expect("peak RSS KiB");
             assert!(rss > 0, "{row}");
         }
+    }
+    for route in ["get", "post"] {
+        let row = text
+            .lines()
+            .find(|l| l.split_whitespace().take(2).eq(["doudou/axum", route]))
+            .unwrap_or_else(|| panic!("no doudou/axum {route} row in:\n{text}"));
+        let ratio: f64 = row.split_whitespace().last().and_then(|c| c.parse().ok()).expect("ratio");
+        assert!(ratio > 0.0, "{row}");
     }
     // The script stops the servers it started.
     let leftover =
