@@ -28,20 +28,25 @@ servers=(hyper axum doudou)
 cleanup() { for s in "${servers[@]}"; do [ -n "${PID[$s]:-}" ] && kill -TERM "${PID[$s]}" 2>/dev/null; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-start_server() { # name
-  local port=$((20000 + RANDOM % 20000))
-  case "$1" in
-    hyper) GDD_PORT=$port taskset -c 0 "$BIN/hyper-baseline" >/dev/null 2>&1 & ;;
-    axum) GDD_PORT=$port taskset -c 0 "$BIN/axum-baseline" >/dev/null 2>&1 & ;;
-    doudou) GDD_PORT=$port GDD_HOST=127.0.0.1 GDD_MEM_PORT=0 GDD_MEM_HOST=127.0.0.1 GDD_LOG_LEVEL=warn \
-              taskset -c 0 "$BIN/bench-server" >/dev/null 2>&1 & ;;
-  esac
-  PID[$1]=$!; PORT[$1]=$port
-  for _ in $(seq 200); do
-    curl -sf "http://127.0.0.1:$port/user?id=1" >/dev/null 2>&1 && return 0
-    sleep 0.02
+start_server() { # name; a port someone else holds makes the server exit: try another one
+  local port attempt
+  for attempt in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 20000))
+    case "$1" in
+      hyper) GDD_PORT=$port taskset -c 0 "$BIN/hyper-baseline" >/dev/null 2>&1 & ;;
+      axum) GDD_PORT=$port taskset -c 0 "$BIN/axum-baseline" >/dev/null 2>&1 & ;;
+      doudou) GDD_PORT=$port GDD_HOST=127.0.0.1 GDD_MEM_PORT=0 GDD_MEM_HOST=127.0.0.1 GDD_LOG_LEVEL=warn \
+                taskset -c 0 "$BIN/bench-server" >/dev/null 2>&1 & ;;
+    esac
+    PID[$1]=$!; PORT[$1]=$port
+    for _ in $(seq 200); do
+      curl -sf "http://127.0.0.1:$port/user?id=1" >/dev/null 2>&1 && return 0
+      kill -0 "${PID[$1]}" 2>/dev/null || break
+      sleep 0.02
+    done
+    kill -TERM "${PID[$1]}" 2>/dev/null || true; wait "${PID[$1]}" 2>/dev/null || true
   done
-  echo "$1 did not start" >&2; return 1
+  echo "$1 did not start (5 ports tried)" >&2; return 1
 }
 
 to_us() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); print v} else if (v ~ /ms$/) {sub(/ms/,"",v); print v*1000} else if (v ~ /s$/) {sub(/s/,"",v); print v*1000000} else print v}'; }

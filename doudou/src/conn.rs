@@ -62,7 +62,7 @@ impl Shared {
 /// cancelled (then in-flight requests finish first). `drain` is held until the connection ends.
 ///
 /// Shutdown reaches the connection through its watchdog, so the connection's task polls no
-/// cancellation future each time it wakes; it only registers its waker.
+/// cancellation future each time it wakes; it registers its waker when the waker changes.
 pub(crate) fn serve(
     stream: TcpStream,
     remote: SocketAddr,
@@ -88,9 +88,15 @@ pub(crate) fn serve(
         let _ended = ended;
         let mut conn = std::pin::pin!(conn);
         let mut draining = false;
+        // The task's waker, as last registered: registering costs two atomic operations, and
+        // the waker of a spawned task stays the same from one poll to the next.
+        let mut registered: Option<std::task::Waker> = None;
         std::future::poll_fn(|cx| {
             if !draining {
-                shared.waker.register(cx.waker());
+                if !registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    shared.waker.register(cx.waker());
+                    registered = Some(cx.waker().clone());
+                }
                 match shared.order.load(Ordering::Acquire) {
                     CLOSE => return Poll::Ready(()),
                     DRAIN => {

@@ -3,16 +3,16 @@
 //! Names follow Prometheus conventions (`_total` counters, `_seconds` histograms, base units) so
 //! that `promtool check metrics` reports nothing. Routes are labelled by their *template*
 //! (`/users/{id}`), never the raw path, so the number of series stays bounded; requests that
-//! match no route share the label `unmatched`.
+//! match no route share the label `unmatched`. A request is one histogram observation; the
+//! request counter is read off the histogram's counts when scraped, so the two always agree.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
-use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
-};
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{Counter, MetricFamily, MetricType};
+use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntGauge, Opts, Registry, TextEncoder};
 
 use crate::fast_hash::BuildFastHasher;
 use crate::service::BuildInfo;
@@ -20,12 +20,46 @@ use crate::service::BuildInfo;
 /// The metrics of one server.
 pub struct Metrics {
     registry: Registry,
-    requests: IntCounterVec,
     durations: HistogramVec,
 }
 
-/// The request counter and the duration histogram of one (route, method, status).
-type Series = (IntCounter, Histogram);
+/// The duration histogram of one (route, method, status), which also counts its requests.
+type Series = Histogram;
+
+const REQUESTS_TOTAL: &str = "doudou_http_requests_total";
+const REQUESTS_HELP: &str = "HTTP requests served, by route template, method and status.";
+const LABELS: [&str; 3] = ["route", "method", "status"];
+
+/// `doudou_http_requests_total`, taken from the duration histogram's counts at each scrape.
+struct RequestCounter {
+    durations: HistogramVec,
+    desc: Desc,
+}
+
+impl Collector for RequestCounter {
+    fn desc(&self) -> Vec<&Desc> {
+        vec![&self.desc]
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let mut counted = Vec::new();
+        for family in self.durations.collect() {
+            for histogram in family.get_metric() {
+                let mut counter = Counter::default();
+                counter.set_value(histogram.get_histogram().get_sample_count() as f64);
+                let mut metric = prometheus::proto::Metric::from_label(histogram.get_label().to_vec());
+                metric.set_counter(counter);
+                counted.push(metric);
+            }
+        }
+        let mut family = MetricFamily::default();
+        family.set_name(REQUESTS_TOTAL.to_owned());
+        family.set_help(REQUESTS_HELP.to_owned());
+        family.set_field_type(MetricType::COUNTER);
+        family.set_metric(counted);
+        vec![family]
+    }
+}
 
 /// Method codes: the index of a method among the common ones, from 1; 0 for no slot.
 const METHOD_SLOTS: usize = 8;
@@ -56,22 +90,23 @@ impl Metrics {
     /// Registers the request, build and process metrics of `service`.
     pub fn new(service: &str, build: &BuildInfo) -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
-        let labels = ["route", "method", "status"];
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "doudou_http_requests_total",
-                "HTTP requests served, by route template, method and status.",
-            ),
-            &labels,
-        )?;
         let durations = HistogramVec::new(
             HistogramOpts::new(
                 "doudou_http_request_duration_seconds",
                 "Time from receiving a request to having its response head, by route template, method and status.",
             )
             .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
-            &labels,
+            &LABELS,
         )?;
+        let requests = RequestCounter {
+            durations: durations.clone(),
+            desc: Desc::new(
+                REQUESTS_TOTAL.to_owned(),
+                REQUESTS_HELP.to_owned(),
+                LABELS.iter().map(|l| (*l).to_owned()).collect(),
+                Default::default(),
+            )?,
+        };
         let info = IntGauge::with_opts(
             Opts::new("doudou_build_info", "Build information of the service; the value is always 1.")
                 .const_label("service", service)
@@ -81,12 +116,12 @@ impl Metrics {
                 .const_label("doudou_version", env!("CARGO_PKG_VERSION")),
         )?;
         info.set(1);
-        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(requests))?;
         registry.register(Box::new(durations.clone()))?;
         registry.register(Box::new(info))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
-        Ok(Self { registry, requests, durations })
+        Ok(Self { registry, durations })
     }
 
     /// The series of a route template (`None`: unmatched), method and status.
@@ -94,9 +129,7 @@ impl Metrics {
         let digits = status_digits(status);
         let status = std::str::from_utf8(&digits).unwrap_or("000");
         let labels = [route.unwrap_or(UNMATCHED), method.as_str(), status];
-        let count = self.requests.get_metric_with_label_values(&labels).ok()?;
-        let time = self.durations.get_metric_with_label_values(&labels).ok()?;
-        Some((count, time))
+        self.durations.get_metric_with_label_values(&labels).ok()
     }
 
     /// Counts one request of `route` (a template; `None`: unmatched). This looks the series up
@@ -126,9 +159,8 @@ impl Metrics {
     }
 }
 
-fn observe((count, time): &Series, elapsed: Duration) {
-    count.inc();
-    time.observe(elapsed.as_secs_f64());
+fn observe(series: &Series, elapsed: Duration) {
+    series.observe(elapsed.as_secs_f64());
 }
 
 /// The request metrics of one router, by route index, keeping each series once looked up. A
@@ -228,6 +260,12 @@ mod tests {
         assert!(
             text.contains(r#"doudou_http_requests_total{method="PURGE",route="unmatched",status="404"} 1"#)
         );
+        assert!(text.contains("# TYPE doudou_http_requests_total counter"), "{text}");
+        assert!(text.contains("# HELP doudou_http_requests_total HTTP requests served"), "{text}");
+        // The counter and the histogram's count are the same observations.
+        assert!(text.contains(
+            r#"doudou_http_request_duration_seconds_count{method="GET",route="/user/{id}",status="200"} 3"#
+        ));
         assert!(text.contains("doudou_http_request_duration_seconds_bucket"));
         assert!(text.contains("doudou_build_info{"));
         #[cfg(target_os = "linux")]

@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 
 use crate::body::UploadFile;
 use crate::deadline::Deadline;
-use crate::server::X_REQUEST_ID;
+use crate::server::{GeneratedId, X_REQUEST_ID};
 use crate::Error;
 
 /// A scalar that can be parsed from one query, form or path value.
@@ -145,7 +145,7 @@ pub struct Request {
     params: Vec<(String, String)>,
     files: Vec<(String, UploadFile)>,
     remote_addr: SocketAddr,
-    request_id: Option<http::HeaderValue>,
+    request_id: Option<GeneratedId>,
     max_body: u64,
     read_timeout: Duration,
 }
@@ -155,7 +155,7 @@ impl Request {
         req: http::Request<crate::body::Body>,
         path_params: Vec<(String, String)>,
         remote_addr: SocketAddr,
-        request_id: Option<http::HeaderValue>,
+        request_id: Option<GeneratedId>,
         max_body: u64,
         read_timeout: Duration,
     ) -> Self {
@@ -198,7 +198,7 @@ impl Request {
     pub fn headers(&self) -> HeaderMap {
         let mut headers = self.parts.headers.clone();
         if let Some(id) = &self.request_id {
-            headers.insert(X_REQUEST_ID, id.clone());
+            headers.insert(X_REQUEST_ID, id.header_value());
         }
         headers
     }

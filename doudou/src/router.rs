@@ -19,6 +19,7 @@ use crate::body::Body;
 use crate::deadline::Deadline;
 use crate::fast_hash::BuildFastHasher;
 use crate::request::{too_large, Request};
+use crate::server::GeneratedId;
 use crate::service::{BoxFuture, Service};
 use crate::{reply, Error};
 
@@ -161,7 +162,7 @@ impl Router {
         req: http::Request<Body>,
         remote: SocketAddr,
         started: Instant,
-        request_id: Option<HeaderValue>,
+        request_id: Option<GeneratedId>,
     ) -> RouteFuture {
         let inner = &self.inner;
         let path = req.uri().path();

@@ -420,7 +420,7 @@ impl Stack {
             req.extensions_mut().insert(RemoteAddr(remote));
             Routed::Tower { call: call_tower(gzip.clone(), req) }
         } else {
-            let generated = generated.clone();
+            let generated = generated.as_ref().and_then(GeneratedId::of);
             Routed::Direct {
                 call: stack.router.dispatch(req.map(Body::incoming), remote, started, generated),
             }
@@ -509,6 +509,22 @@ pub(crate) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<S
     *resp.status_mut() = err.status();
     resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
+}
+
+/// A generated request id by value: what the handler's `Request` keeps, so handing it over
+/// touches no reference count.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GeneratedId([u8; ID_LEN]);
+
+impl GeneratedId {
+    fn of(id: &HeaderValue) -> Option<Self> {
+        id.as_bytes().try_into().ok().map(Self)
+    }
+
+    /// The id as a header value.
+    pub(crate) fn header_value(&self) -> HeaderValue {
+        HeaderValue::from_bytes(&self.0).unwrap_or(HeaderValue::from_static("unknown"))
+    }
 }
 
 fn valid_request_id(v: &HeaderValue) -> bool {
