@@ -61,7 +61,7 @@ impl Collector for RequestCounter {
     }
 }
 
-/// Method codes: the index of a method among the common ones, from 1; 0 for no slot.
+/// Slots per route in the table of 200s: one for each method code (1 to 7).
 const METHOD_SLOTS: usize = 8;
 
 fn method_code(method: &http::Method) -> Option<u8> {
@@ -189,15 +189,16 @@ impl RouteMetrics {
     pub fn record(&self, route: Option<usize>, method: &http::Method, status: u16, elapsed: Duration) {
         let template = route.and_then(|r| self.templates.get(r));
         let route = template.and(route);
+        let label = template.map(|t| &**t);
         let Some(code) = method_code(method) else {
-            return self.metrics.record(template.map(|t| &**t), method, status, elapsed);
+            return self.metrics.record(label, method, status, elapsed);
         };
         if let (Some(route), 200) = (route, status) {
             let slot = &self.ok[route * METHOD_SLOTS + usize::from(code)];
             if let Some(series) = slot.get() {
                 return observe(series, elapsed);
             }
-            if let Some(series) = self.metrics.series(template.map(|t| &**t), method, status) {
+            if let Some(series) = self.metrics.series(label, method, status) {
                 observe(slot.get_or_init(|| series), elapsed);
             }
             return;
@@ -206,7 +207,7 @@ impl RouteMetrics {
         if let Some(series) = self.others.read().ok().as_ref().and_then(|s| s.get(&key)) {
             return observe(series, elapsed);
         }
-        let Some(series) = self.metrics.series(template.map(|t| &**t), method, status) else { return };
+        let Some(series) = self.metrics.series(label, method, status) else { return };
         observe(&series, elapsed);
         if let Ok(mut others) = self.others.write() {
             if others.len() < MAX_CACHED_SERIES {
