@@ -465,15 +465,16 @@ impl std::future::Future for Handled {
             RoutedProj::Tower { call } => call.as_mut().poll(cx),
         });
         let stack = &*this.stack.0;
+        let elapsed = this.started.elapsed();
         if let Some(metrics) = &stack.metrics {
-            metrics.record(route, this.method, resp.status().as_u16(), this.started.elapsed());
+            metrics.record(route, this.method, resp.status().as_u16(), elapsed);
         }
         if let Some(log) = this.access_log.take() {
             let (uri, remote) = *log;
             tracing::info!(
                 target: "doudou::access",
                 method = %this.method, %uri, route = route.and_then(|r| stack.router.template(r)).unwrap_or("-"),
-                status = resp.status().as_u16(), micros = this.started.elapsed().as_micros() as u64,
+                status = resp.status().as_u16(), micros = elapsed.as_micros() as u64,
                 request_id = this.id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or_default(),
                 remote = %remote, "request"
             );
