@@ -293,13 +293,14 @@ impl tower::Service<http::Request<Incoming>> for Router {
         let remote =
             req.extensions().get::<RemoteAddr>().map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |a| a.0);
         let routed = self.dispatch(req.map(Body::incoming), remote, Instant::now(), None);
-        let router = self.clone();
+        // The route is known once dispatched: name it now rather than keep the router alive.
+        let matched =
+            routed.route.map(|r| (RouteIndex(r), MatchedRoute(self.inner.endpoints[r].template.clone())));
         Box::pin(async move {
-            let (mut resp, route) = routed.await;
-            if let Some(route) = route {
-                let template = router.inner.endpoints[route].template.clone();
-                resp.extensions_mut().insert(MatchedRoute(template));
-                resp.extensions_mut().insert(RouteIndex(route));
+            let (mut resp, _) = routed.await;
+            if let Some((index, template)) = matched {
+                resp.extensions_mut().insert(template);
+                resp.extensions_mut().insert(index);
             }
             Ok(resp)
         })

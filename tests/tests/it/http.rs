@@ -2,6 +2,8 @@
 
 use doudou_tests::{bin, get, raw, start, Proc};
 
+use crate::manage::get_auth;
+
 fn helloworld(envs: &[(&str, &str)]) -> Proc {
     start(&bin("helloworld"), envs, None).expect("helloworld starts")
 }
@@ -281,6 +283,11 @@ fn gzip_when_accepted_and_configurable() {
     assert_eq!(&r.body[..2], &[0x1f, 0x8b], "a gzip stream");
     let r = raw(svc.addr, "POST", "/page/users", &[JSON], body);
     assert_eq!(r.header("content-encoding"), None);
+    // The compressed answer went through the compression layer and still counts by its route.
+    let metrics = get_auth(&svc, "/go-doudou/prometheus", "admin", "admin");
+    let text = String::from_utf8_lossy(&metrics.body);
+    let series = r#"doudou_http_requests_total{method="POST",route="/page/users",status="200"} 2"#;
+    assert!(text.contains(series), "{text}");
     let svc = helloworld(&[("GDD_ENABLE_RESPONSE_GZIP", "false")]);
     let r = raw(svc.addr, "POST", "/page/users", &[JSON, ("Accept-Encoding", "gzip")], body);
     assert_eq!(r.header("content-encoding"), None);

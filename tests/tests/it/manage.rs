@@ -18,7 +18,7 @@ fn helloworld(envs: &[(&str, &str)]) -> Proc {
     start(&bin("helloworld"), envs, None).expect("helloworld starts")
 }
 
-fn get_auth(svc: &Proc, path: &str, user: &str, pass: &str) -> doudou_tests::Response {
+pub(crate) fn get_auth(svc: &Proc, path: &str, user: &str, pass: &str) -> doudou_tests::Response {
     raw(svc.addr, "GET", path, &[("Authorization", &basic(user, pass))], b"")
 }
 
