@@ -29,12 +29,6 @@ pub trait FromParam: Sized {
     fn from_param(value: &str) -> Option<Self>;
 }
 
-/// A `Content-Type` value's media type: without parameters or surrounding spaces.
-fn media_type_of(value: &[u8]) -> &[u8] {
-    let end = value.iter().position(|&b| b == b';').unwrap_or(value.len());
-    value[..end].trim_ascii()
-}
-
 macro_rules! from_param {
     ($expected:literal: $($t:ty),*) => {$(
         impl FromParam for $t {
@@ -400,6 +394,12 @@ impl Request {
             .map(Some)
             .map_err(|e| Error::bad_request(format!("invalid JSON body `{name}`: {e}")))
     }
+}
+
+/// A `Content-Type` value's media type: without parameters or surrounding spaces.
+fn media_type_of(value: &[u8]) -> &[u8] {
+    let end = value.iter().position(|&b| b == b';').unwrap_or(value.len());
+    value[..end].trim_ascii()
 }
 
 /// The values of `name` in a query string, decoded only where they need it (`%` or `+`).
