@@ -88,6 +88,7 @@ fn members(n: usize) -> Vec<doudou::registry::Member> {
             git_commit: String::new(),
             build_time: String::new(),
             start_time: 0,
+            status: doudou::registry::ALIVE,
         })
         .collect()
 }

@@ -40,6 +40,12 @@ pub enum ConfigError {
         /// Why it failed.
         message: String,
     },
+    /// A `GDD_*` variable's name or value is not valid UTF-8.
+    #[error("{var} is not valid UTF-8: set it to UTF-8 text or unset it")]
+    NotUnicode {
+        /// The variable's name, with any invalid bytes replaced by U+FFFD.
+        var: String,
+    },
     /// Two sources could not be merged.
     #[error("cannot merge configuration sources: {0}")]
     Merge(String),
@@ -112,6 +118,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// `GDD_MAX_BODY_SIZE`: larger request bodies get 413.
     pub max_body_size: u64,
+    /// `GDD_MAX_CONNECTIONS`: connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
     /// `GDD_ENABLE_RESPONSE_GZIP`.
     pub enable_response_gzip: bool,
     /// `GDD_MANAGE_ENABLE`: serve the `/go-doudou/` routes.
@@ -178,12 +186,13 @@ impl DotenvFile {
         if !path.is_file() {
             return Ok(None);
         }
-        let iter = dotenvy::from_path_iter(path)
-            .map_err(|e| ConfigError::File { path: path.to_owned(), message: e.to_string() })?;
+        let fail = |message: String| ConfigError::File { path: path.to_owned(), message };
+        let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+        // Editors on Windows start UTF-8 files with a byte-order mark.
+        let text = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(&bytes);
         let mut vars = Map::new();
-        for item in iter {
-            let (k, v) =
-                item.map_err(|e| ConfigError::File { path: path.to_owned(), message: e.to_string() })?;
+        for item in dotenvy::from_read_iter(text) {
+            let (k, v) = item.map_err(|e| fail(dotenv_error(text, &e)))?;
             vars.insert(k.to_ascii_lowercase(), Value::from(v));
         }
         Ok(Some(Self { vars }))
@@ -200,6 +209,25 @@ impl Source for DotenvFile {
     }
 }
 
+/// dotenvy's error, with the line number where it reports a character index into the text.
+fn dotenv_error(text: &[u8], err: &dotenvy::Error) -> String {
+    match err {
+        dotenvy::Error::LineParse(line, index) => {
+            let text = String::from_utf8_lossy(text);
+            // dotenvy hands back the statement (several lines for a quoted value, to the end of
+            // the file for an unterminated quote) and an index into it: name where it starts.
+            let start = text.find(line.as_str()).unwrap_or(0);
+            let number = text[..start].matches('\n').count() + 1;
+            let shown = line.lines().next().unwrap_or_default();
+            let column = line.chars().take(*index).filter(|c| *c == '\n').count();
+            let hint = if column > 0 { " (an unterminated quote?)" } else { "" };
+            format!("line {number}: cannot parse `{shown}`{hint}")
+        }
+        dotenvy::Error::Io(e) => e.to_string(),
+        other => other.to_string(),
+    }
+}
+
 const DEFAULTS: &[(&str, &str)] = &[
     ("GDD_ENV", "dev"),
     ("GDD_HOST", ""),
@@ -213,6 +241,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("GDD_WRITE_TIMEOUT", "15s"),
     ("GDD_IDLE_TIMEOUT", "60s"),
     ("GDD_MAX_BODY_SIZE", "4MiB"),
+    ("GDD_MAX_CONNECTIONS", "10000"),
     ("GDD_ENABLE_RESPONSE_GZIP", "true"),
     ("GDD_MANAGE_ENABLE", "true"),
     ("GDD_MANAGE_USER", "admin"),
@@ -239,10 +268,24 @@ const DEFAULTS: &[(&str, &str)] = &[
 
 impl Config {
     /// Loads the configuration from the process environment and the `.env` files of the
-    /// current directory.
+    /// current directory. Variables whose name or value is not UTF-8 are ignored, unless
+    /// they are `GDD_*` variables: those stop start-up with an error naming them.
     pub fn from_env() -> Result<Self, ConfigError> {
         let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        Self::load(&dir, std::env::vars())
+        let mut env = Vec::new();
+        for (name, value) in std::env::vars_os() {
+            match (name.into_string(), value.into_string()) {
+                (Ok(name), Ok(value)) => env.push((name, value)),
+                (Ok(name), Err(_)) if is_gdd(name.as_bytes()) => {
+                    return Err(ConfigError::NotUnicode { var: name })
+                }
+                (Err(name), _) if is_gdd(name.as_encoded_bytes()) => {
+                    return Err(ConfigError::NotUnicode { var: name.to_string_lossy().into_owned() })
+                }
+                _ => {}
+            }
+        }
+        Self::load(&dir, env)
     }
 
     /// Loads the configuration from `env` (standing for the process environment) and the
@@ -313,6 +356,12 @@ impl Config {
             read_timeout: parse_duration("GDD_READ_TIMEOUT", get("GDD_READ_TIMEOUT"))?,
             write_timeout: parse_duration("GDD_WRITE_TIMEOUT", get("GDD_WRITE_TIMEOUT"))?,
             idle_timeout: parse_duration("GDD_IDLE_TIMEOUT", get("GDD_IDLE_TIMEOUT"))?,
+            max_connections: parse(
+                "GDD_MAX_CONNECTIONS",
+                get("GDD_MAX_CONNECTIONS"),
+                "a positive integer",
+                |v| v.parse().ok().filter(|n| *n >= 1),
+            )?,
             max_body_size: parse(
                 "GDD_MAX_BODY_SIZE",
                 get("GDD_MAX_BODY_SIZE"),
@@ -348,14 +397,20 @@ impl Config {
         self.vars.get(&name.to_ascii_uppercase()).map(String::as_str)
     }
 
-    /// The effective `GDD_*` variables, with secrets (passwords, secrets, keys, tokens) redacted.
+    /// The effective `GDD_*` variables, secrets redacted: the whole value of a variable whose
+    /// name contains one of [`SECRET_NAME_PARTS`], and the user information (`user:password@`)
+    /// of any URL in the others.
     pub fn redacted(&self) -> BTreeMap<String, String> {
         self.vars
             .iter()
             .filter(|(k, _)| k.starts_with("GDD_"))
             .map(|(k, v)| {
-                let secret = ["PASS", "SECRET", "KEY", "TOKEN"].iter().any(|s| k.contains(s));
-                let shown = if secret && !v.is_empty() { "******".to_owned() } else { v.clone() };
+                let secret = SECRET_NAME_PARTS.iter().any(|s| k.contains(s));
+                let shown = match (secret, v.is_empty()) {
+                    (_, true) => String::new(),
+                    (true, false) => REDACTED.to_owned(),
+                    (false, false) => redact_userinfo(v),
+                };
                 (k.clone(), shown)
             })
             .collect()
@@ -366,6 +421,21 @@ impl Config {
         self.env == "dev"
     }
 
+    /// True for production: `GDD_ENV` is `prod` or `production`, in any case.
+    pub fn is_production(&self) -> bool {
+        ["prod", "production"].iter().any(|p| self.env.eq_ignore_ascii_case(p))
+    }
+
+    /// The `GDD_*` variables set (in the environment or a `.env` file) that doudou does not
+    /// know, each with the known name it most resembles: most likely a misspelling.
+    pub fn unknown_vars(&self) -> Vec<(String, Option<&'static str>)> {
+        self.vars
+            .keys()
+            .filter(|k| k.starts_with("GDD_") && !known_var(k))
+            .map(|k| (k.clone(), closest_known_var(k)))
+            .collect()
+    }
+
     /// A configuration of defaults alone, ignoring the environment and files: for tests and
     /// embedding.
     pub fn defaults() -> Self {
@@ -373,6 +443,87 @@ impl Config {
         Self::parse("dev".to_owned(), vars)
             .unwrap_or_else(|e| unreachable!("the built-in defaults parse: {e}"))
     }
+}
+
+/// Name parts that mark a variable's whole value as secret in the config dump.
+pub const SECRET_NAME_PARTS: &[&str] =
+    &["PASS", "PWD", "SECRET", "CREDENTIAL", "AUTH", "KEY", "TOKEN", "DSN", "PRIVATE"];
+
+const REDACTED: &str = "******";
+
+fn is_gdd(name: &[u8]) -> bool {
+    name.len() >= 4 && name[..4].eq_ignore_ascii_case(b"GDD_")
+}
+
+/// `GDD_*` names doudou reads besides those with a default.
+const OTHER_KNOWN_VARS: &[&str] = &["GDD_SERVICE_NAME", "GDD_GIT_COMMIT", "GDD_BUILD_TIME"];
+
+fn known_vars() -> impl Iterator<Item = &'static str> {
+    DEFAULTS.iter().map(|(k, _)| *k).chain(OTHER_KNOWN_VARS.iter().copied())
+}
+
+fn known_var(name: &str) -> bool {
+    known_vars().any(|k| k == name)
+}
+
+/// The known name nearest to `name` by edit distance, if near enough to be a typo.
+fn closest_known_var(name: &str) -> Option<&'static str> {
+    known_vars()
+        .map(|k| (edit_distance(name, k), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 5))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance, counting an adjacent transposition as one edit.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (rows[i - 1][j] + 1).min(rows[i][j - 1] + 1).min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = best;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
+/// `scheme://user:password@host/...` -> `scheme://user:******@host/...` (and `scheme://token@host`
+/// -> `scheme://******@host`), wherever a URL appears in the value (lists included).
+fn redact_userinfo(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let authority_end = tail.find(['/', '?', '#', ',', ' ', ';']).unwrap_or(tail.len());
+        let authority = &tail[..authority_end];
+        match authority.rfind('@') {
+            Some(userinfo_end) => {
+                let userinfo = &authority[..userinfo_end];
+                if let Some((user, _password)) = userinfo.split_once(':') {
+                    out.push_str(user);
+                    out.push(':');
+                }
+                out.push_str(REDACTED);
+                out.push_str(&authority[userinfo_end..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[authority_end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn parse_mem<'a>(get: &impl Fn(&str) -> &'a str) -> Result<MemConfig, ConfigError> {
@@ -416,14 +567,14 @@ fn parse_mem<'a>(get: &impl Fn(&str) -> &'a str) -> Result<MemConfig, ConfigErro
         secret: get("GDD_MEM_SECRET").to_owned(),
         label: label.to_owned(),
         dead_timeout: parse_duration("GDD_MEM_DEAD_TIMEOUT", get("GDD_MEM_DEAD_TIMEOUT"))?,
-        sync_interval: parse_duration("GDD_MEM_SYNC_INTERVAL", get("GDD_MEM_SYNC_INTERVAL"))?,
+        sync_interval: parse_interval("GDD_MEM_SYNC_INTERVAL", get("GDD_MEM_SYNC_INTERVAL"))?,
         reclaim_timeout: parse_duration("GDD_MEM_RECLAIM_TIMEOUT", get("GDD_MEM_RECLAIM_TIMEOUT"))?,
-        probe_interval: parse_duration("GDD_MEM_PROBE_INTERVAL", get("GDD_MEM_PROBE_INTERVAL"))?,
-        probe_timeout: parse_duration("GDD_MEM_PROBE_TIMEOUT", get("GDD_MEM_PROBE_TIMEOUT"))?,
+        probe_interval: parse_interval("GDD_MEM_PROBE_INTERVAL", get("GDD_MEM_PROBE_INTERVAL"))?,
+        probe_timeout: parse_interval("GDD_MEM_PROBE_TIMEOUT", get("GDD_MEM_PROBE_TIMEOUT"))?,
         suspicion_mult: count("GDD_MEM_SUSPICION_MULT")?,
         gossip_nodes: count("GDD_MEM_GOSSIP_NODES")?,
-        gossip_interval: parse_duration("GDD_MEM_GOSSIP_INTERVAL", get("GDD_MEM_GOSSIP_INTERVAL"))?,
-        tcp_timeout: parse_duration("GDD_MEM_TCP_TIMEOUT", get("GDD_MEM_TCP_TIMEOUT"))?,
+        gossip_interval: parse_interval("GDD_MEM_GOSSIP_INTERVAL", get("GDD_MEM_GOSSIP_INTERVAL"))?,
+        tcp_timeout: parse_interval("GDD_MEM_TCP_TIMEOUT", get("GDD_MEM_TCP_TIMEOUT"))?,
     })
 }
 
@@ -453,6 +604,13 @@ fn parse_bool(var: &'static str, value: &str) -> Result<bool, ConfigError> {
 
 fn parse_duration(var: &'static str, value: &str) -> Result<Duration, ConfigError> {
     parse(var, value, "a duration such as 15s, 500ms or 1m", |v| humantime::parse_duration(v).ok())
+}
+
+/// A period of a repeated action: zero would make it spin.
+fn parse_interval(var: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    parse(var, value, "a duration above zero such as 200ms or 1s", |v| {
+        humantime::parse_duration(v).ok().filter(|d| !d.is_zero())
+    })
 }
 
 fn parse_host(value: &str) -> Result<IpAddr, ConfigError> {
@@ -574,6 +732,97 @@ mod tests {
         write(".env.broken", "GDD_PORT=\"unterminated\n");
         let err = Config::load(&dir, env(&[("GDD_ENV", "broken")])).expect_err("broken file");
         assert!(err.to_string().contains(".env.broken"), "{err}");
+    }
+
+    #[test]
+    fn redaction_hides_secrets_by_name_and_url_passwords_anywhere() {
+        let c = Config::load(
+            &empty_dir(),
+            env(&[
+                ("GDD_DB_DSN", "postgres://app:dsnpass123@db/app"),
+                ("GDD_REDIS_PWD", "redispw"),
+                ("GDD_JWT_CREDENTIALS", "jwtcred"),
+                ("GDD_AUTH", "authval"),
+                ("GDD_API_KEY", "k"),
+                ("GDD_UPSTREAM", "https://bob:upstreampw@api.example.com:8443/v1?x=1, http://tok3n@h/"),
+                ("GDD_EMPTY_SECRET", ""),
+            ]),
+        )
+        .expect("loads");
+        let shown = c.redacted();
+        let text = format!("{shown:?}");
+        for secret in ["dsnpass123", "redispw", "jwtcred", "authval", "upstreampw", "tok3n"] {
+            assert!(!text.contains(secret), "{secret} shown: {text}");
+        }
+        let get = |k: &str| shown.get(k).map(String::as_str);
+        assert_eq!(get("GDD_DB_DSN"), Some("******"));
+        assert_eq!(
+            get("GDD_UPSTREAM"),
+            Some("https://bob:******@api.example.com:8443/v1?x=1, http://******@h/")
+        );
+        assert_eq!(get("GDD_EMPTY_SECRET"), Some(""), "an empty value is shown as empty");
+        assert_eq!(get("GDD_PORT"), Some("6060"));
+    }
+
+    #[test]
+    fn production_is_recognised_by_either_name_in_any_case() {
+        for (name, production) in [
+            ("prod", true),
+            ("PROD", true),
+            ("Production", true),
+            ("production", true),
+            ("dev", false),
+            ("staging", false),
+        ] {
+            let c = Config::load(&empty_dir(), env(&[("GDD_ENV", name)])).expect("loads");
+            assert_eq!(c.is_production(), production, "{name}");
+        }
+    }
+
+    #[test]
+    fn unknown_gdd_names_are_reported_with_the_closest_known_one() {
+        let c = Config::load(
+            &empty_dir(),
+            env(&[
+                ("GDD_PROT", "7000"),
+                ("GDD_GRACE_TIMEOTU", "1s"),
+                ("GDD_APP_FEATURE", "x"),
+                ("OTHER", "1"),
+            ]),
+        )
+        .expect("loads");
+        let mut unknown = c.unknown_vars();
+        unknown.sort();
+        assert_eq!(
+            unknown,
+            vec![
+                ("GDD_APP_FEATURE".to_owned(), None),
+                ("GDD_GRACE_TIMEOTU".to_owned(), Some("GDD_GRACE_TIMEOUT")),
+                ("GDD_PROT".to_owned(), Some("GDD_PORT")),
+            ]
+        );
+        assert_eq!(c.port, 6060, "a misspelt variable sets nothing");
+    }
+
+    #[test]
+    fn dotenv_errors_give_the_line_and_a_byte_order_mark_is_accepted() {
+        let dir = empty_dir().join("dotenv-lines");
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join(".env"), "\u{feff}GDD_PORT=7001\nGDD_WEIGHT=2\n").expect("write");
+        let c = Config::load(&dir, env(&[])).expect("a BOM is accepted");
+        assert_eq!((c.port, c.weight), (7001, 2));
+        std::fs::write(dir.join(".env"), "GDD_PORT=7001\n# comment\n\nGDD_WEIGHT='2\nGDD_X=1\n")
+            .expect("write");
+        let err = Config::load(&dir, env(&[])).expect_err("unterminated quote").to_string();
+        assert!(err.contains(".env") && err.contains("line 4"), "{err}");
+    }
+
+    #[test]
+    fn zero_gossip_intervals_are_refused() {
+        for var in ["GDD_MEM_PROBE_INTERVAL", "GDD_MEM_GOSSIP_INTERVAL", "GDD_MEM_SYNC_INTERVAL"] {
+            let err = Config::load(&empty_dir(), env(&[(var, "0s")])).expect_err(var).to_string();
+            assert!(err.contains(var) && err.contains("above zero"), "{err}");
+        }
     }
 
     #[test]

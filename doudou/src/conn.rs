@@ -59,7 +59,8 @@ impl Shared {
 }
 
 /// Serves one accepted connection until the client closes it, it idles out, or `stop` is
-/// cancelled (then in-flight requests finish first). `drain` is held until the connection ends.
+/// cancelled (then in-flight requests finish first). `held` (the shutdown drain's sender and
+/// the connection's permit under `GDD_MAX_CONNECTIONS`) is held until the connection ends.
 ///
 /// Shutdown reaches the connection through its watchdog, so the connection's task polls no
 /// cancellation future each time it wakes; it registers its waker when the waker changes.
@@ -69,7 +70,7 @@ pub(crate) fn serve(
     stack: Stack,
     idle_timeout: Duration,
     stop: &CancellationToken,
-    drain: mpsc::Sender<()>,
+    held: (mpsc::Sender<()>, tokio::sync::OwnedSemaphorePermit),
 ) {
     let _ = stream.set_nodelay(true);
     let shared = Arc::new(Shared::default());
@@ -84,7 +85,7 @@ pub(crate) fn serve(
     let (ended, watch_ends) = oneshot::channel::<()>();
     tokio::spawn(watch(shared.clone(), idle_timeout, stop.clone(), watch_ends));
     tokio::spawn(async move {
-        let _drain = drain;
+        let _held = held;
         let _ended = ended;
         let mut conn = std::pin::pin!(conn);
         let mut draining = false;

@@ -11,6 +11,7 @@ mod logging;
 mod manage;
 pub mod metrics;
 pub mod openapi;
+mod panics;
 pub mod promsd;
 pub mod registry;
 pub mod reply;

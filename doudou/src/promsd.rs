@@ -3,7 +3,8 @@
 //! (served by every node at `/go-doudou/sd`).
 //!
 //! One group per node: the target is its HTTP `host:port`; labels are `service_id` (the service
-//! name), `hostname` (the node name), `base_url` and the build info, plus every metadata entry
+//! name), `hostname` (the node name), `base_url`, `status` (`alive` or `suspect`, see
+//! [`Member::status`]) and the build info, plus every metadata entry
 //! as a `__meta_doudou_*` label for relabeling.
 
 use std::collections::BTreeMap;
@@ -48,6 +49,7 @@ pub fn target_groups(members: &[Member]) -> Vec<TargetGroup> {
             labels.insert("version".to_owned(), m.version.clone());
             labels.insert("git_commit".to_owned(), m.git_commit.clone());
             labels.insert("build_time".to_owned(), m.build_time.clone());
+            labels.insert("status".to_owned(), m.status.to_owned());
             let meta = [
                 ("service", m.service.clone()),
                 ("node", m.name.clone()),
@@ -136,6 +138,7 @@ mod tests {
             git_commit: String::new(),
             build_time: String::new(),
             start_time: 7,
+            status: crate::registry::ALIVE,
         }
     }
 

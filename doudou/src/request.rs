@@ -183,9 +183,19 @@ impl Request {
     /// A query, form or multipart-text parameter.
     pub fn param<T: FromParams>(&self, name: &str) -> Result<T, Error> {
         let query = self.parts.uri.query().unwrap_or_default();
-        let from_query = query_values(query, name);
+        let bad_encoding = std::cell::Cell::new(false);
+        let from_query = query_values(query, name).map(|v| {
+            v.unwrap_or_else(|BadEncoding| {
+                bad_encoding.set(true);
+                Cow::Borrowed("")
+            })
+        });
         let from_body = self.params.iter().filter(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_str()));
-        T::from_params(name, from_query.chain(from_body))
+        let bound = T::from_params(name, from_query.chain(from_body));
+        if bad_encoding.get() {
+            return Err(bad_percent_encoding(name));
+        }
+        bound
     }
 
     /// The request headers, with the `X-Request-ID` doudou generated when the client sent none.
@@ -402,15 +412,37 @@ fn media_type_of(value: &[u8]) -> &[u8] {
     value[..end].trim_ascii()
 }
 
+/// Percent-decodes `s` strictly: every `%` starts two hex digits and the bytes decoded are
+/// UTF-8; else `None`, so that a bad value is refused rather than bound as something the
+/// client did not send (`%ff` as U+FFFD, `%zz` as itself).
+pub(crate) fn percent_decode_strict(s: &str) -> Option<Cow<'_, str>> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while let Some(at) = bytes[i..].iter().position(|&b| b == b'%') {
+        let hex = bytes.get(i + at + 1..i + at + 3)?;
+        if !hex.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        i += at + 3;
+    }
+    percent_encoding::percent_decode_str(s).decode_utf8().ok()
+}
+
+/// A query value whose percent-encoding is invalid.
+struct BadEncoding;
+
 /// The values of `name` in a query string, decoded only where they need it (`%` or `+`).
-fn query_values<'a>(query: &'a str, name: &'a str) -> impl Iterator<Item = Cow<'a, str>> + 'a {
+fn query_values<'a>(
+    query: &'a str,
+    name: &'a str,
+) -> impl Iterator<Item = Result<Cow<'a, str>, BadEncoding>> + 'a {
     let needs_decoding = |s: &str| s.bytes().any(|b| b == b'%' || b == b'+');
-    let decode = move |s: &'a str| -> Cow<'a, str> {
+    let decode = move |s: &'a str| -> Result<Cow<'a, str>, BadEncoding> {
         if needs_decoding(s) {
             let spaced = s.replace('+', " ");
-            Cow::Owned(percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned())
+            percent_decode_strict(&spaced).map(|d| Cow::Owned(d.into_owned())).ok_or(BadEncoding)
         } else {
-            Cow::Borrowed(s)
+            Ok(Cow::Borrowed(s))
         }
     };
     // Split by bytes ('&' and '=' are ASCII, so every piece is still UTF-8): cheaper than a
@@ -434,8 +466,15 @@ fn query_values<'a>(query: &'a str, name: &'a str) -> impl Iterator<Item = Cow<'
             Some(eq) => (&pair[..eq], &pair[eq + 1..]),
             None => (pair, ""),
         };
-        (key == name || needs_decoding(key) && decode(key) == name).then(|| decode(value))
+        (key == name || needs_decoding(key) && decode(key).is_ok_and(|k| k == name)).then(|| decode(value))
     })
+}
+
+pub(crate) fn bad_percent_encoding(name: &str) -> Error {
+    Error::bad_request(format!(
+        "invalid percent-encoding in parameter `{name}`: each % must start two hex digits and the \
+         decoded bytes must be UTF-8"
+    ))
 }
 
 pub(crate) fn too_large(limit: u64) -> Error {
@@ -476,13 +515,24 @@ mod tests {
     #[test]
     fn query_values_decode_only_when_needed() {
         let q = "id=7&name=a%20b&name=c+d&x=&%69d=8&empty";
-        let ids: Vec<Cow<'_, str>> = query_values(q, "id").collect();
+        let values = |name| query_values(q, name).map(|v| v.ok()).collect::<Option<Vec<_>>>();
+        let ids = values("id").expect("valid");
         assert_eq!(ids, vec![Cow::Borrowed("7"), Cow::<str>::Owned("8".into())]);
         assert!(matches!(ids[0], Cow::Borrowed(_)));
-        assert_eq!(query_values(q, "name").collect::<Vec<_>>(), vec!["a b", "c d"]);
-        assert_eq!(query_values(q, "x").collect::<Vec<_>>(), vec![""]);
-        assert_eq!(query_values(q, "empty").collect::<Vec<_>>(), vec![""]);
+        assert_eq!(values("name"), Some(vec![Cow::Borrowed("a b"), Cow::Borrowed("c d")]));
+        assert_eq!(values("x"), Some(vec![Cow::Borrowed("")]));
+        assert_eq!(values("empty"), Some(vec![Cow::Borrowed("")]));
         assert_eq!(query_values(q, "nope").count(), 0);
+    }
+
+    #[test]
+    fn percent_decoding_is_strict() {
+        assert_eq!(percent_decode_strict("a%20b%C3%A9").as_deref(), Some("a bé"));
+        assert_eq!(percent_decode_strict("plain").as_deref(), Some("plain"));
+        for bad in ["%ff%fe", "%zz", "%", "a%2", "%C3"] {
+            assert_eq!(percent_decode_strict(bad), None, "{bad}");
+        }
+        assert!(query_values("x=%zz", "x").all(|v| v.is_err()));
     }
 
     #[test]

@@ -18,7 +18,8 @@ use hyper::body::Incoming;
 use crate::body::Body;
 use crate::deadline::Deadline;
 use crate::fast_hash::BuildFastHasher;
-use crate::request::{too_large, Request};
+use crate::metrics::UNMATCHED;
+use crate::request::{bad_percent_encoding, percent_decode_strict, too_large, Request};
 use crate::server::GeneratedId;
 use crate::service::{BoxFuture, Service};
 use crate::{reply, Error};
@@ -203,15 +204,14 @@ impl Router {
         if http_body::Body::size_hint(req.body()).lower() > inner.max_body {
             return RouteFuture::ready(reply::error(&too_large(inner.max_body)), route);
         }
-        let params = params.map_or_else(Vec::new, |params| {
-            params
-                .iter()
-                .map(|(k, v)| {
-                    (k.to_owned(), percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned())
-                })
-                .collect()
-        });
-        let ctx = Request::new(req, params, remote, request_id, inner.max_body, inner.read_timeout);
+        let mut decoded = Vec::new();
+        for (name, value) in params.iter().flat_map(matchit::Params::iter) {
+            let Some(value) = percent_decode_strict(value) else {
+                return RouteFuture::ready(reply::error(&bad_percent_encoding(name)), route);
+            };
+            decoded.push((name.to_owned(), value.into_owned()));
+        }
+        let ctx = Request::new(req, decoded, remote, request_id, inner.max_body, inner.read_timeout);
         let call = inner.services[target.service].call(target.route, ctx);
         RouteFuture::call(call, route, started + inner.write_timeout)
     }
@@ -253,7 +253,7 @@ impl Future for RouteFuture {
         let resp = match this.call.poll(cx) {
             Poll::Ready(Ok(resp)) => resp,
             // Caught here, not only by an outer layer, so the 500 keeps its route label.
-            Poll::Ready(Err(panic)) => crate::server::panic_response(panic).map(Body::full),
+            Poll::Ready(Err(panic)) => crate::panics::response(panic).map(Body::full),
             Poll::Pending => {
                 std::task::ready!(this.deadline.poll_passed(cx));
                 reply::error(&Error::unavailable("the handler did not answer within GDD_WRITE_TIMEOUT"))
@@ -274,7 +274,15 @@ impl Router {
     /// # }
     /// ```
     pub async fn handle(&self, req: http::Request<Body>) -> Response<Body> {
-        self.dispatch(req, SocketAddr::from(([127, 0, 0, 1], 0)), Instant::now(), None).await.0
+        crate::panics::install_hook();
+        let mut routed =
+            std::pin::pin!(self.dispatch(req, SocketAddr::from(([127, 0, 0, 1], 0)), Instant::now(), None));
+        let (resp, route) =
+            std::future::poll_fn(|cx| crate::panics::handling(|| routed.as_mut().poll(cx))).await;
+        if let Some(panic) = resp.extensions().get::<crate::panics::CaughtPanic>() {
+            crate::panics::report(route.and_then(|r| self.template(r)).unwrap_or(UNMATCHED), panic);
+        }
+        resp
     }
 }
 

@@ -130,6 +130,7 @@ mod tests {
             git_commit: String::new(),
             build_time: String::new(),
             start_time: 0,
+            status: crate::registry::ALIVE,
         }
     }
 

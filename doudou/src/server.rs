@@ -26,12 +26,13 @@ use crate::body::{Body, BoxError};
 use crate::config::DiscoveryMode;
 use crate::config::{Config, ConfigError};
 use crate::manage::{self, Manage};
+use crate::metrics::UNMATCHED;
 use crate::metrics::{Metrics, RouteMetrics};
 use crate::registry::{self, ClusterView, Gossip, GossipError, LocalNode, Member};
 use crate::router::{Mount, RemoteAddr, RouteError, RouteIndex, Router};
 use crate::service::BoxFuture;
 use crate::service::Service;
-use crate::{logging, reply, Error};
+use crate::{logging, panics, reply, Error};
 use tower_http::catch_panic::CatchPanic;
 use tower_http::compression::{Compression, CompressionLayer};
 
@@ -195,6 +196,15 @@ impl Server {
         };
         refuse_default_credentials_in_prod(&config)?;
         logging::init(&config);
+        panics::install_hook();
+        for (unknown, closest) in config.unknown_vars() {
+            match closest {
+                Some(known) => {
+                    tracing::warn!("{unknown} is not a doudou setting and is ignored; did you mean {known}?")
+                }
+                None => tracing::warn!("{unknown} is not a doudou setting and is ignored"),
+            }
+        }
         let addr = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
@@ -254,15 +264,16 @@ impl Server {
     }
 }
 
-/// The seed document says never to keep admin/admin; in production doudou enforces it.
+/// The seed document says never to keep admin/admin; in production (`GDD_ENV` prod or
+/// production, any case) doudou refuses the password `admin`, whatever the user, and an empty one.
 fn refuse_default_credentials_in_prod(config: &Config) -> Result<(), StartError> {
-    let defaults = config.manage_user == "admin" && config.manage_pass == "admin";
-    if config.env == "prod" && config.manage_enable && (defaults || config.manage_pass.is_empty()) {
-        return Err(StartError::Refused(
-            "GDD_ENV=prod with the default (or an empty) management password: set GDD_MANAGE_USER and \
-             GDD_MANAGE_PASS to your own credentials, or set GDD_MANAGE_ENABLE=false"
-                .to_owned(),
-        ));
+    let weak = config.manage_pass.is_empty() || config.manage_pass == "admin";
+    if config.is_production() && config.manage_enable && weak {
+        return Err(StartError::Refused(format!(
+            "GDD_ENV={} with the default (or an empty) management password: set GDD_MANAGE_USER and \
+             GDD_MANAGE_PASS to your own credentials, or set GDD_MANAGE_ENABLE=false",
+            config.env
+        )));
     }
     Ok(())
 }
@@ -460,11 +471,15 @@ impl std::future::Future for Handled {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
         let this = self.project();
-        let (mut resp, route) = std::task::ready!(match this.routed.project() {
+        let routed = this.routed.project();
+        let (mut resp, route) = std::task::ready!(panics::handling(|| match routed {
             RoutedProj::Direct { call } => call.poll(cx),
             RoutedProj::Tower { call } => call.as_mut().poll(cx),
-        });
+        }));
         let stack = &*this.stack.0;
+        if let Some(panic) = resp.extensions_mut().remove::<panics::CaughtPanic>() {
+            panics::report(route.and_then(|r| stack.router.template(r)).unwrap_or(UNMATCHED), &panic);
+        }
         let elapsed = this.started.elapsed();
         if let Some(metrics) = &stack.metrics {
             metrics.record(route, this.method, resp.status().as_u16(), elapsed);
@@ -494,22 +509,8 @@ impl tower_http::catch_panic::ResponseForPanic for PanicTo500 {
     type ResponseBody = String;
 
     fn response_for_panic(&mut self, panic: Box<dyn Any + Send + 'static>) -> Response<String> {
-        panic_response(panic)
+        panics::response(panic)
     }
-}
-
-pub(crate) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<String> {
-    let detail = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned());
-    tracing::error!(panic = %detail, "a handler panicked");
-    let err = Error::internal("the handler panicked; see the service log");
-    let mut resp = Response::new(String::from_utf8_lossy(&err.to_json()).into_owned());
-    *resp.status_mut() = err.status();
-    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp
 }
 
 /// A generated request id by value: what the handler's `Request` keeps, so handing it over
@@ -613,10 +614,33 @@ async fn accept_loop(
     tokio::pin!(shutdown);
     let shutdown_delay = config.shutdown_delay;
     let mut shutdown_delay_ends: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+    // One permit per connection served: past GDD_MAX_CONNECTIONS, new connections wait in the
+    // kernel's listen backlog until one closes.
+    let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections));
+    let mut limit_logged: Option<Instant> = None;
     loop {
-        let (stream, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
+        let next = async {
+            let permit = match connections.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    if !matches!(limit_logged, Some(at) if at.elapsed() < Duration::from_secs(1)) {
+                        tracing::warn!(
+                            limit = config.max_connections,
+                            "GDD_MAX_CONNECTIONS reached: new connections wait until one closes"
+                        );
+                        limit_logged = Some(Instant::now());
+                    }
+                    match connections.clone().acquire_owned().await {
+                        Ok(permit) => permit,
+                        Err(_) => std::future::pending().await,
+                    }
+                }
+            };
+            (permit, listener.accept().await)
+        };
+        let (permit, stream, remote) = tokio::select! {
+            (permit, accepted) = next => match accepted {
+                Ok((stream, remote)) => (permit, stream, remote),
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
@@ -644,7 +668,14 @@ async fn accept_loop(
                 }
             } => break,
         };
-        crate::conn::serve(stream, remote, stack.clone(), config.idle_timeout, &stop, drain_tx.clone());
+        crate::conn::serve(
+            stream,
+            remote,
+            stack.clone(),
+            config.idle_timeout,
+            &stop,
+            (drain_tx.clone(), permit),
+        );
     }
     state.ready.store(false, Ordering::Release);
     drop(listener);

@@ -52,6 +52,16 @@ fn reader(stream: impl Read + Send + 'static, output: Arc<Mutex<String>>, lines:
 /// Starts `bin` with `envs` (on top of a clean `GDD_*`-free environment) in `dir`, and waits
 /// up to 20 s for "listening on http://ADDR". If it exits first, returns how.
 pub fn start(bin: &Path, envs: &[(&str, &str)], dir: Option<&Path>) -> Result<Proc, Exited> {
+    start_with(bin, envs, dir, |_| {})
+}
+
+/// [`start`], with `customize` applied to the command last (raw, non-UTF-8 variables, say).
+pub fn start_with(
+    bin: &Path,
+    envs: &[(&str, &str)],
+    dir: Option<&Path>,
+    customize: impl FnOnce(&mut Command),
+) -> Result<Proc, Exited> {
     let mut cmd = Command::new(bin);
     for (k, _) in std::env::vars() {
         if k.starts_with("GDD_") || k == "RUST_LOG" {
@@ -62,6 +72,7 @@ pub fn start(bin: &Path, envs: &[(&str, &str)], dir: Option<&Path>) -> Result<Pr
     cmd.envs(envs.iter().copied());
     cmd.current_dir(dir.map_or_else(std::env::temp_dir, Path::to_path_buf));
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+    customize(&mut cmd);
     let mut child = cmd.spawn().expect("spawn the service");
     let output = Arc::new(Mutex::new(String::new()));
     let (tx, rx) = mpsc::channel();
@@ -180,6 +191,52 @@ pub fn raw(addr: SocketAddr, method: &str, target: &str, headers: &[(&str, &str)
     let mut bytes = Vec::new();
     let _ = stream.read_to_end(&mut bytes);
     parse_response(&bytes)
+}
+
+/// [`raw`] from the loopback source address `from` (such as 127.0.0.2): another client machine.
+pub fn raw_from(
+    from: std::net::IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> Response {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    socket.bind(&SocketAddr::new(from, 0).into()).expect("bind the source address");
+    socket.connect(&addr.into()).expect("connect");
+    let mut stream: TcpStream = socket.into();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).expect("write head");
+    let mut bytes = Vec::new();
+    let _ = stream.read_to_end(&mut bytes);
+    parse_response(&bytes)
+}
+
+/// Sends `requests` (complete request heads, in order) pipelined on one connection, the last
+/// with `Connection: close`, and returns the raw bytes of every answer.
+pub fn pipelined(addr: SocketAddr, requests: impl IntoIterator<Item = String>) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+    let mut all = String::new();
+    for head in requests {
+        all.push_str(&head);
+    }
+    all.push_str(&format!("GET /go-doudou/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"));
+    let writer = {
+        let mut stream = stream.try_clone().expect("clone");
+        std::thread::spawn(move || {
+            let _ = stream.write_all(all.as_bytes());
+        })
+    };
+    let mut bytes = Vec::new();
+    let _ = stream.read_to_end(&mut bytes);
+    let _ = writer.join();
+    bytes
 }
 
 /// `GET` with no extra headers.
@@ -307,7 +364,8 @@ impl Proc {
         })
     }
 
-    /// The node names in its `/go-doudou/registry` (default credentials), sorted.
+    /// The names of the live (`alive` or `suspect`) nodes in its `/go-doudou/registry`
+    /// (default credentials), sorted.
     pub fn registry_names(&self) -> Vec<String> {
         let r =
             raw(self.addr, "GET", "/go-doudou/registry", &[("Authorization", &basic("admin", "admin"))], b"");
@@ -317,7 +375,12 @@ impl Proc {
         let mut names: Vec<String> = r
             .json()
             .as_array()
-            .map(|a| a.iter().filter_map(|n| n["name"].as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter(|n| n["status"] == "alive" || n["status"] == "suspect")
+                    .filter_map(|n| n["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         names.sort();
         names

@@ -3,7 +3,11 @@
 //! Kubernetes).
 //!
 //! `GDD_MANAGE_ENABLE=false` leaves only the probes. Credentials are compared in constant time;
-//! a missing or wrong one gets 401 with `WWW-Authenticate: Basic`.
+//! a missing or wrong one gets 401 with `WWW-Authenticate: Basic`. Wrong credentials are logged
+//! and, after [`login::MAX_FAILURES`] in a row from one address, that address gets 429 with
+//! `Retry-After` for [`login::LOCKOUT`] (see [`login`]).
+
+mod login;
 
 use std::sync::Arc;
 
@@ -49,6 +53,7 @@ pub(crate) struct Manage {
     config: Bytes,
     cluster: Arc<dyn ClusterView>,
     state: Arc<ServerState>,
+    logins: login::Guard,
 }
 
 impl Manage {
@@ -67,11 +72,30 @@ impl Manage {
             config: Bytes::from(serde_json::to_vec_pretty(&config.redacted()).unwrap_or_default()),
             cluster,
             state,
+            logins: login::Guard::default(),
         }
     }
 
-    fn authorized(&self, req: &Request) -> bool {
-        let Some(value) = req.header(AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
+    /// Checks the request's credentials, counting wrong ones against its address: the answer
+    /// to send instead of the route's, if any.
+    fn refusal(&self, req: &Request) -> Option<Response<Body>> {
+        let ip = req.remote_addr().ip();
+        if let Some(wait) = self.logins.locked_out(ip) {
+            return Some(login::too_many_failures(wait));
+        }
+        let Some(value) = req.header(AUTHORIZATION) else { return Some(unauthorized()) };
+        if self.credentials_match(value) {
+            self.logins.succeeded(ip);
+            return None;
+        }
+        Some(match self.logins.failed(ip) {
+            Some(wait) => login::too_many_failures(wait),
+            None => unauthorized(),
+        })
+    }
+
+    fn credentials_match(&self, value: &HeaderValue) -> bool {
+        let Ok(value) = value.to_str() else { return false };
         let Some((scheme, encoded)) = value.split_once(' ') else { return false };
         if !scheme.eq_ignore_ascii_case("basic") {
             return false;
@@ -91,16 +115,12 @@ impl Manage {
             "ready" => {
                 reply::error(&Error::unavailable("not ready: the service is starting or shutting down"))
             }
-            _ if !self.authorized(req) => {
-                let mut resp = reply::error(&Error::unauthorized(
-                    "the /go-doudou/ routes need basic auth (GDD_MANAGE_USER / GDD_MANAGE_PASS)",
-                ));
-                resp.headers_mut().insert(
-                    WWW_AUTHENTICATE,
-                    HeaderValue::from_static(r#"Basic realm="go-doudou", charset="UTF-8""#),
-                );
-                resp
-            }
+            _ => self.refusal(req).unwrap_or_else(|| self.protected(operation)),
+        }
+    }
+
+    fn protected(&self, operation: &str) -> Response<Body> {
+        match operation {
             "prometheus" => {
                 let text = self.metrics.as_ref().map(|m| m.render()).unwrap_or_default();
                 with_type(StatusCode::OK, Bytes::from(text), "text/plain; version=0.0.4; charset=utf-8")
@@ -121,6 +141,15 @@ impl Manage {
             _ => reply::error(&Error::not_found("unknown management route")),
         }
     }
+}
+
+fn unauthorized() -> Response<Body> {
+    let mut resp = reply::error(&Error::unauthorized(
+        "the /go-doudou/ routes need basic auth (GDD_MANAGE_USER / GDD_MANAGE_PASS)",
+    ));
+    resp.headers_mut()
+        .insert(WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="go-doudou", charset="UTF-8""#));
+    resp
 }
 
 fn with_type(status: StatusCode, bytes: Bytes, content_type: &'static str) -> Response<Body> {

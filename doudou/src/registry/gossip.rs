@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use memberlist::delegate::{
-    AliveDelegate, CompositeDelegate, EventDelegate, MergeDelegate, NodeDelegate, VoidDelegate,
+    AliveDelegate, CompositeDelegate, EventDelegate, MergeDelegate, NodeDelegate, PingDelegate, VoidDelegate,
 };
 use memberlist::net::NetTransportOptions;
 use memberlist::proto::MaybeResolvedAddress;
@@ -40,7 +40,7 @@ type Delegate = CompositeDelegate<
     Events,
     CidrGuard,
     MetaSource,
-    VoidDelegate<NodeId, SocketAddr>,
+    Acks,
 >;
 
 /// The default gossip port.
@@ -75,6 +75,7 @@ pub struct Gossip {
     meta: Arc<RwLock<Meta>>,
     name: String,
     advertise: SocketAddr,
+    dead_timeout: Duration,
     stop: CancellationToken,
 }
 
@@ -173,6 +174,30 @@ impl EventDelegate for Events {
     async fn notify_update(&self, node: Arc<NodeState<NodeId, SocketAddr>>) {
         tracing::info!(node = %node.id(), "member updated");
         self.upsert(&node);
+    }
+}
+
+/// Notes every acknowledged probe: memberlist 0.8.5 keeps a member's state (alive, suspect)
+/// to itself, so a member is judged suspect by how long its probes have gone unanswered.
+struct Acks {
+    members: Arc<Members>,
+}
+
+impl PingDelegate for Acks {
+    type Id = NodeId;
+    type Address = SocketAddr;
+
+    async fn ack_payload(&self) -> bytes::Bytes {
+        bytes::Bytes::new()
+    }
+
+    async fn notify_ping_complete(
+        &self,
+        node: Arc<NodeState<NodeId, SocketAddr>>,
+        _rtt: Duration,
+        _payload: bytes::Bytes,
+    ) {
+        self.members.heard_from(node.id().as_ref());
     }
 }
 
@@ -283,7 +308,7 @@ impl Gossip {
             )));
         }
         let meta = Arc::new(RwLock::new(meta));
-        let members = Arc::new(Members::default());
+        let members = Arc::new(Members::new(mem.probe_interval, mem.probe_timeout));
 
         let mut transport = NetTransportOptions::<NodeId, TokioSocketAddrResolver, TokioTcp>::new(id)
             .with_advertise_address(advertise);
@@ -326,12 +351,21 @@ impl Gossip {
             .with_alive_delegate(guard.clone())
             .with_merge_delegate(guard)
             .with_event_delegate(Events { members: members.clone() })
-            .with_node_delegate(MetaSource { meta: meta.clone() });
+            .with_node_delegate(MetaSource { meta: meta.clone() })
+            .with_ping_delegate(Acks { members: members.clone() });
         let list = Memberlist::with_delegate(delegate, transport, options)
             .await
             .map_err(|e| GossipError::Start { addr: advertise, message: e.to_string() })?;
 
-        let gossip = Arc::new(Self { list, members, meta, name, advertise, stop: CancellationToken::new() });
+        let gossip = Arc::new(Self {
+            list,
+            members,
+            meta,
+            name,
+            advertise,
+            dead_timeout: mem.dead_timeout,
+            stop: CancellationToken::new(),
+        });
         if let Ok(m) = gossip.meta.read() {
             gossip.members.upsert(Member::from_meta(gossip.name.clone(), advertise, &m));
         }
@@ -355,6 +389,11 @@ impl Gossip {
     /// The live members.
     pub fn members(&self) -> &Arc<Members> {
         &self.members
+    }
+
+    /// How long departed members stay listed (`GDD_MEM_DEAD_TIMEOUT`).
+    pub(crate) fn dead_timeout(&self) -> Duration {
+        self.dead_timeout
     }
 
     /// How many nodes memberlist considers online, this one included.

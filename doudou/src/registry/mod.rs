@@ -6,9 +6,10 @@
 
 mod gossip;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +29,7 @@ pub struct NodeInfo {
     pub address: String,
     /// `http://host:port/root`, what clients call.
     pub base_url: String,
-    /// `up`, `suspect`, `left` or `down`.
+    /// memberlist's state of the node: `alive`, `suspect`, `dead` or `left` (see [`Member::status`]).
     pub status: String,
     /// Load-balancing weight.
     pub weight: u32,
@@ -112,7 +113,20 @@ pub struct Member {
     pub build_time: String,
     /// Start time, seconds since the Unix epoch.
     pub start_time: u64,
+    /// `alive`; `suspect` when this node's failure-detector probes of it have gone unanswered
+    /// for longer than a probe round (it may be frozen, overloaded or cut off); `dead` or
+    /// `left` once memberlist removed it, by failed probes or by its own leave message.
+    pub status: &'static str,
 }
+
+/// A member that answers probes.
+pub const ALIVE: &str = "alive";
+/// A member whose probes have gone unanswered for longer than a probe round.
+pub const SUSPECT: &str = "suspect";
+/// A member memberlist removed after failed probes.
+pub const DEAD: &str = "dead";
+/// A member that left the cluster (it said so).
+pub const LEFT: &str = "left";
 
 impl Member {
     pub(crate) fn from_meta(name: String, gossip: SocketAddr, meta: &Meta) -> Self {
@@ -128,6 +142,7 @@ impl Member {
             git_commit: meta.commit.clone(),
             build_time: meta.built.clone(),
             start_time: meta.started,
+            status: ALIVE,
         }
     }
 }
@@ -139,9 +154,52 @@ impl Member {
 pub struct Members {
     by_name: RwLock<BTreeMap<String, Member>>,
     by_service: RwLock<std::collections::HashMap<String, Arc<Vec<Member>>>>,
+    /// When each member last showed it is alive (joined, updated, acknowledged a probe).
+    heard: Mutex<HashMap<String, Instant>>,
+    /// Members removed by memberlist, kept for the registry a while, newest last.
+    departed: Mutex<Vec<(Member, Instant)>>,
+    probe_interval: Duration,
+    probe_timeout: Duration,
 }
 
 impl Members {
+    /// An empty member list whose liveness is judged by memberlist's probe timing.
+    pub(crate) fn new(probe_interval: Duration, probe_timeout: Duration) -> Self {
+        Self { probe_interval, probe_timeout, ..Self::default() }
+    }
+
+    /// Notes that `name` showed it is alive now.
+    pub(crate) fn heard_from(&self, name: &str) {
+        if let Ok(mut heard) = self.heard.lock() {
+            match heard.get_mut(name) {
+                Some(at) => *at = Instant::now(),
+                None => {
+                    heard.insert(name.to_owned(), Instant::now());
+                }
+            }
+        }
+    }
+
+    /// How long a member may go without acknowledging a probe: memberlist probes one member
+    /// per probe interval, in a shuffled round, so at most two rounds and a probe timeout pass
+    /// between two acknowledged probes of a healthy member; a third round is slack for a busy
+    /// machine.
+    fn suspect_after(&self, members: usize) -> Duration {
+        let others = u32::try_from(members.saturating_sub(1).max(1)).unwrap_or(u32::MAX);
+        self.probe_interval.saturating_mul(others.saturating_mul(3)) + self.probe_timeout
+    }
+
+    fn status_of(
+        &self,
+        name: &str,
+        heard: &HashMap<String, Instant>,
+        suspect_after: Duration,
+    ) -> &'static str {
+        match heard.get(name) {
+            Some(at) if !self.probe_interval.is_zero() && at.elapsed() > suspect_after => SUSPECT,
+            _ => ALIVE,
+        }
+    }
     fn changed(&self, map: &BTreeMap<String, Member>) {
         let mut grouped: std::collections::HashMap<String, Vec<Member>> = std::collections::HashMap::new();
         for m in map.values() {
@@ -153,23 +211,52 @@ impl Members {
     }
 
     pub(crate) fn upsert(&self, member: Member) {
+        self.heard_from(&member.name);
+        if let Ok(mut departed) = self.departed.lock() {
+            departed.retain(|(m, _)| m.name != member.name);
+        }
         if let Ok(mut map) = self.by_name.write() {
             map.insert(member.name.clone(), member);
             self.changed(&map);
         }
     }
 
+    /// Removes a member memberlist declared dead or gone: `dead` if it had stopped answering
+    /// probes before, `left` if it was answering until it went (a leave message).
     pub(crate) fn remove(&self, name: &str) {
-        if let Ok(mut map) = self.by_name.write() {
-            if map.remove(name).is_some() {
-                self.changed(&map);
+        let Ok(mut map) = self.by_name.write() else { return };
+        let suspect_after = self.suspect_after(map.len());
+        let Some(mut member) = map.remove(name) else { return };
+        self.changed(&map);
+        drop(map);
+        let heard = self.heard.lock().ok().and_then(|mut h| h.remove(name));
+        member.status = match heard {
+            Some(at) if at.elapsed() <= suspect_after => LEFT,
+            _ => DEAD,
+        };
+        if let Ok(mut departed) = self.departed.lock() {
+            departed.push((member, Instant::now()));
+            if departed.len() > MAX_DEPARTED {
+                departed.remove(0);
             }
         }
     }
 
-    /// Every live member.
+    /// Every live member, `alive` or `suspect`.
     pub fn all(&self) -> Vec<Member> {
-        self.by_name.read().map(|m| m.values().cloned().collect()).unwrap_or_default()
+        let Ok(map) = self.by_name.read() else { return Vec::new() };
+        let suspect_after = self.suspect_after(map.len());
+        let heard = self.heard.lock().map(|h| h.clone()).unwrap_or_default();
+        map.values()
+            .map(|m| Member { status: self.status_of(&m.name, &heard, suspect_after), ..m.clone() })
+            .collect()
+    }
+
+    /// The members removed within `keep`, `dead` or `left`.
+    pub fn departed(&self, keep: Duration) -> Vec<Member> {
+        let Ok(mut departed) = self.departed.lock() else { return Vec::new() };
+        departed.retain(|(_, at)| at.elapsed() <= keep);
+        departed.iter().map(|(m, _)| m.clone()).collect()
     }
 
     /// The live members running `service`, sorted by node name.
@@ -177,6 +264,9 @@ impl Members {
         self.by_service.read().ok().and_then(|m| m.get(service).cloned()).unwrap_or_default()
     }
 }
+
+/// Departed members kept for the registry at most.
+const MAX_DEPARTED: usize = 256;
 
 static CURRENT: RwLock<Option<Arc<Gossip>>> = RwLock::new(None);
 
@@ -234,6 +324,12 @@ impl ClusterView for Gossip {
         all.sort_by_key(|m| m.name != self.name());
         all
     }
+
+    /// The live members, then those that died or left within `GDD_MEM_DEAD_TIMEOUT`.
+    fn nodes(&self) -> Vec<NodeInfo> {
+        let departed = Gossip::members(self).departed(self.dead_timeout());
+        ClusterView::members(self).into_iter().chain(departed).map(NodeInfo::from).collect()
+    }
 }
 
 impl ClusterView for LocalNode {
@@ -249,7 +345,7 @@ impl From<Member> for NodeInfo {
             service: m.service,
             address: m.address,
             base_url: m.base_url,
-            status: "up".to_owned(),
+            status: m.status.to_owned(),
             weight: m.weight,
             build: NodeBuild {
                 version: m.version,

@@ -77,7 +77,7 @@ fn a_cluster_forms_and_calls_spread_by_weight() {
     let a_entry = registry.iter().find(|n| n["name"] == "hello-a").expect("hello-a listed");
     assert_eq!(a_entry["service"], "hello");
     assert_eq!(a_entry["base_url"], format!("http://{}", a.addr));
-    assert_eq!(a_entry["status"], "up");
+    assert_eq!(a_entry["status"], "alive");
     assert_eq!(a_entry["build"]["version"], "0.1.0");
 
     // Weighted: 1, 2, 3.
@@ -269,4 +269,44 @@ fn twenty_nodes_converge() {
     procs.push(&seed);
     wait_members(&procs, &all, Duration::from_secs(60));
     eprintln!("MEASURED convergence: 20 nodes started and all listing all 20 after {:?}", started.elapsed());
+}
+
+#[test]
+fn the_registry_shows_suspect_dead_and_left_as_memberlist_sees_them() {
+    let fast = [("GDD_MEM_PROBE_INTERVAL", "200ms"), ("GDD_MEM_PROBE_TIMEOUT", "100ms")];
+    let a = node("state-a", "hello", None, &fast);
+    let s = Some(a.gossip_addr());
+    let b = node("state-b", "hello", s, &fast);
+    let mut c = node("state-c", "hello", s, &fast);
+    wait_members(&[&a, &b, &c], &["state-a", "state-b", "state-c"], Duration::from_secs(15));
+    let status_of = |name: &str| {
+        let registry = a.registry();
+        registry
+            .iter()
+            .find(|n| n["name"] == name)
+            .map(|n| n["status"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(status_of("state-b").as_deref(), Some("alive"));
+    let auth = doudou_tests::basic("admin", "admin");
+    let sd = doudou_tests::raw(a.addr, "GET", "/go-doudou/sd", &[("Authorization", &auth)], b"").json();
+    assert!(sd.as_array().is_some_and(|g| g.iter().all(|g| g["labels"]["status"] == "alive")), "{sd}");
+
+    // Frozen, as a stuck process or a full node would be.
+    b.signal("STOP");
+    let started = Instant::now();
+    poll(Duration::from_secs(10), "state-b suspect", || (status_of("state-b")? == "suspect").then_some(()));
+    let suspected_after = started.elapsed();
+    poll(Duration::from_secs(30), "state-b dead", || (status_of("state-b")? == "dead").then_some(()));
+    assert!(suspected_after < Duration::from_secs(5), "suspect only after {suspected_after:?}");
+    b.signal("CONT");
+
+    c.signal("TERM");
+    assert!(c.wait_exit(Duration::from_secs(10)).is_some_and(|s| s.success()));
+    poll(Duration::from_secs(10), "state-c left", || (status_of("state-c")? == "left").then_some(()));
+    let sd = doudou_tests::raw(a.addr, "GET", "/go-doudou/sd", &[("Authorization", &auth)], b"").json();
+    let names: Vec<&str> = sd
+        .as_array()
+        .map(|g| g.iter().filter_map(|g| g["labels"]["hostname"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(!names.contains(&"state-c"), "departed nodes are no Prometheus targets: {names:?}");
 }

@@ -2,6 +2,7 @@
 
 mod client;
 mod gossip;
+mod hardening;
 mod http;
 mod layers;
 mod manage;

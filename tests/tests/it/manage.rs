@@ -111,7 +111,7 @@ fn the_registry_lists_this_node() {
     let node = &nodes[0];
     assert_eq!(node["service"], "hello-svc");
     assert_eq!(node["weight"], 5);
-    assert_eq!(node["status"], "up");
+    assert_eq!(node["status"], "alive");
     assert_eq!(node["base_url"], format!("http://{}/v1", svc.addr));
     assert_eq!(node["build"]["version"], "0.1.0");
 }
