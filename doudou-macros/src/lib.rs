@@ -4,6 +4,7 @@
 //! Each entry point is a thin wrapper around an `expand` function on `proc_macro2` types, so
 //! the expansions are unit-tested without a compiler in the loop.
 
+mod main_fn;
 mod model;
 mod service;
 
@@ -16,6 +17,13 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn service(attr: TokenStream, item: TokenStream) -> TokenStream {
     service::expand(attr.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Runs an `async fn main` on a multi-threaded tokio runtime, the one doudou itself uses: a
+/// binary that calls services (or awaits `Server::run`) needs no tokio dependency.
+#[proc_macro_attribute]
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    main_fn::expand(attr.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
 /// Derives what a type needs to cross a doudou service (serde's `Serialize` and
@@ -100,8 +108,9 @@ mod snapshots {
                 pub trait Users {
                     fn a(&self) -> Result<u64, doudou::Error>;
                     async fn b(self) -> Result<u64, doudou::Error>;
-                    #[get("/x")]
-                    async fn c(&self, one: A, two: B) -> Result<u64, doudou::Error>;
+                    #[get("/x/{id}")]
+                    async fn c(&self, one: &str, two: impl Into<String>) -> Result<u64, doudou::Error>;
+                    async fn __doudou_d(&self) -> Result<u64, doudou::Error>;
                 }
             },
         )
@@ -109,7 +118,15 @@ mod snapshots {
         .to_string();
         assert!(out.contains("pub trait Users"), "the trait is re-emitted: {out}");
         assert!(!out.contains("# [get"), "route attributes are stripped: {out}");
-        assert_eq!(out.matches("compile_error").count(), 3, "{out}");
+        assert_eq!(out.matches("compile_error").count(), 6, "{out}");
+        for message in [
+            "use `String` instead of `&str`",
+            "cannot be `impl Trait`",
+            "`{id}` has no method parameter",
+            "kept for the generated code",
+        ] {
+            assert!(out.contains(message), "{message}: {out}");
+        }
         assert!(!out.contains("UsersClient"), "nothing is generated from a broken trait");
     }
 }

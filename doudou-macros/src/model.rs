@@ -9,12 +9,15 @@ use crate::service::crate_path;
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let krate = crate_path.parse2(attr)?;
     let item: syn::Item = syn::parse2(item)?;
-    match &item {
-        syn::Item::Struct(_) | syn::Item::Enum(_) => {}
+    let (ident, generics) = match &item {
+        syn::Item::Struct(s) => (&s.ident, &s.generics),
+        syn::Item::Enum(e) => (&e.ident, &e.generics),
         other => {
             return Err(syn::Error::new_spanned(other, "#[doudou::model] applies to a struct or an enum"))
         }
-    }
+    };
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let predicates = where_clause.map(|w| &w.predicates).into_iter();
     let serde = format!("{}::__private::serde", path_string(&krate));
     let schemars = format!("{}::__private::schemars", path_string(&krate));
     Ok(quote! {
@@ -22,6 +25,17 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         #[serde(crate = #serde)]
         #[schemars(crate = #schemars)]
         #item
+
+        impl #impl_generics #krate::Model for #ident #ty_generics
+        where
+            #(#predicates,)*
+            Self: #krate::__private::serde::Serialize
+                + #krate::__private::serde::de::DeserializeOwned
+                + #krate::__private::schemars::JsonSchema
+                + ::core::marker::Send
+                + 'static,
+        {
+        }
     })
 }
 

@@ -16,7 +16,6 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::body::{disposition_filename, Body, FileDownload, UploadFile};
-use crate::request::ToParams;
 use crate::Error;
 
 /// Picks the instance a call goes to.
@@ -103,8 +102,7 @@ impl Client {
         Self { http, provider: Arc::new(provider) }
     }
 
-    #[doc(hidden)]
-    pub fn call(&self, method: Method, template: &'static str) -> Call<'_> {
+    pub(crate) fn call(&self, method: Method, template: &'static str) -> Call<'_> {
         Call {
             client: self,
             method,
@@ -114,6 +112,7 @@ impl Client {
             headers: HeaderMap::new(),
             body: None,
             files: Vec::new(),
+            failed: None,
         }
     }
 }
@@ -129,52 +128,39 @@ pub struct Call<'a> {
     headers: HeaderMap,
     body: Option<(HeaderValue, Bytes)>,
     files: Vec<(&'static str, UploadFile)>,
+    /// Why the call cannot be sent (a body that cannot be encoded), answered by `send`.
+    failed: Option<Error>,
 }
 
 impl Call<'_> {
     /// A path parameter.
-    pub fn path(&mut self, name: &'static str, value: &impl ToString) {
-        self.path_params.push((name, value.to_string()));
+    pub(crate) fn path(&mut self, name: &'static str, value: String) {
+        self.path_params.push((name, value));
     }
 
-    /// A query parameter.
-    pub fn query(&mut self, name: &str, value: &impl ToParams) {
-        value.to_params(name, &mut self.query);
+    /// A query parameter (a text field of the multipart body when the call sends files).
+    pub(crate) fn query(&mut self, name: &'static str, value: String) {
+        self.query.push((name.to_owned(), value));
     }
 
     /// Headers to send along.
-    pub fn headers(&mut self, headers: &HeaderMap) {
+    pub(crate) fn headers(&mut self, headers: &HeaderMap) {
         for (k, v) in headers {
             self.headers.append(k.clone(), v.clone());
         }
     }
 
     /// The JSON body.
-    pub fn json<T: Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        let bytes = serde_json::to_vec(value)
-            .map_err(|e| Error::bad_request(format!("cannot encode the body: {e}")))?;
-        self.body = Some((HeaderValue::from_static("application/json"), Bytes::from(bytes)));
-        Ok(())
-    }
-
-    /// An optional JSON body (`None` sends no body).
-    pub fn json_opt<T: Serialize>(&mut self, value: &Option<T>) -> Result<(), Error> {
-        match value {
-            Some(v) => self.json(v),
-            None => Ok(()),
+    pub(crate) fn json<T: Serialize>(&mut self, value: &T) {
+        match serde_json::to_vec(value) {
+            Ok(bytes) => self.body = Some((HeaderValue::from_static("application/json"), Bytes::from(bytes))),
+            Err(e) => self.failed = Some(Error::bad_request(format!("cannot encode the body: {e}"))),
         }
     }
 
     /// A file of a multipart body.
-    pub fn file(&mut self, name: &'static str, file: UploadFile) {
+    pub(crate) fn file(&mut self, name: &'static str, file: UploadFile) {
         self.files.push((name, file));
-    }
-
-    /// Optional and repeated files.
-    pub fn files(&mut self, name: &'static str, files: impl IntoIterator<Item = UploadFile>) {
-        for f in files {
-            self.files.push((name, f));
-        }
     }
 
     fn multipart(&mut self) {
@@ -185,6 +171,14 @@ impl Call<'_> {
             format!("doudou-boundary-{:016x}{:016x}", h.finish(), h.finish().rotate_left(17))
         };
         let mut out = Vec::new();
+        // The scalars go in the body, where the document puts them for an upload.
+        for (name, value) in self.query.drain(..) {
+            let name = name.replace(['"', '\r', '\n'], "_");
+            out.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
         for (name, file) in self.files.drain(..) {
             let filename = file.filename().replace(['"', '\r', '\n'], "_");
             out.extend_from_slice(
@@ -211,8 +205,21 @@ impl Call<'_> {
             path.push_str(&rest[..start]);
             let end = rest[start..].find('}').map_or(rest.len(), |e| start + e);
             let name = &rest[start + 1..end];
+            // A catch-all (`{*rest}`) keeps its slashes; each segment is encoded.
+            let (name, catch_all) = match name.strip_prefix('*') {
+                Some(name) => (name, true),
+                None => (name, false),
+            };
             if let Some((_, v)) = self.path_params.iter().find(|(k, _)| *k == name) {
-                path.extend(percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC));
+                for (i, segment) in v.split('/').enumerate() {
+                    if i > 0 {
+                        path.push_str(if catch_all { "/" } else { "%2F" });
+                    }
+                    path.extend(percent_encoding::utf8_percent_encode(
+                        segment,
+                        percent_encoding::NON_ALPHANUMERIC,
+                    ));
+                }
             }
             rest = rest.get(end + 1..).unwrap_or_default();
         }
@@ -227,7 +234,10 @@ impl Call<'_> {
     /// Sends the call; a non-2xx answer becomes the server's error. A call that cannot connect
     /// is retried on another instance; an idempotent call (GET, HEAD, PUT, DELETE) is also
     /// retried after other transport failures; a call that got an answer never is.
-    pub async fn send(mut self) -> Result<Reply, Error> {
+    pub(crate) async fn send(mut self) -> Result<Reply, Error> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         if !self.files.is_empty() {
             self.multipart();
         }
@@ -296,7 +306,7 @@ impl Reply {
     }
 
     /// The body as JSON of `T`.
-    pub async fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
+    pub(crate) async fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
         let bytes = self.bytes().await?;
         serde_json::from_slice(&bytes).map_err(|e| {
             Error::new(StatusCode::BAD_GATEWAY, format!("the response is not the expected JSON: {e}"))
@@ -304,12 +314,12 @@ impl Reply {
     }
 
     /// No body expected.
-    pub async fn empty(self) -> Result<(), Error> {
+    pub(crate) async fn empty(self) -> Result<(), Error> {
         self.bytes().await.map(|_| ())
     }
 
     /// The body as a streamed download.
-    pub fn download(self) -> Result<FileDownload, Error> {
+    pub(crate) fn download(self) -> Result<FileDownload, Error> {
         let headers = self.resp.headers();
         let filename = headers
             .get(CONTENT_DISPOSITION)

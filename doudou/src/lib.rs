@@ -1,5 +1,6 @@
 #![doc = include_str!("../../README.md")]
 
+mod bind;
 pub mod body;
 pub mod client;
 pub mod config;
@@ -21,26 +22,33 @@ pub mod sd;
 pub mod server;
 pub mod service;
 
+pub use bind::{Answer, FromParam, Model};
 pub use body::{FileDownload, UploadFile};
 pub use client::{Client, FixedProvider, ServiceProvider};
 pub use config::Config;
-pub use doudou_macros::{model, service};
+pub use doudou_macros::{main, model, service};
 pub use error::Error;
 pub use http::{HeaderMap, StatusCode};
 pub use server::{serve, Running, Server, StartError};
 pub use service::{BuildInfo, Route, Service, Verb};
+pub use tokio;
 pub use tracing;
 
 /// What generated code needs, under paths that do not depend on the user's dependencies.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::bind::{
+        call, returns, Binder, Binders, Endpoint, Extract, FromRequest, Handler, JsonBody, Kind,
+        Method as ServiceMethod, NoBodyOnThisVerb, Operations, Scalar, ServiceResult, Values, ViaRequest,
+        ViaScalar, MAX_PARAMS,
+    };
     pub use crate::client::{Call, Client, Reply};
-    pub use crate::openapi::ApiBuilder;
+    pub use crate::openapi::{ApiBuilder, Operation};
     pub use crate::reply;
     pub use crate::request::Request;
     pub use crate::service::{BoxFuture, Route, Service, Verb};
     pub use crate::{Error, FileDownload, UploadFile};
-    pub use http::{HeaderMap, Method, Response};
+    pub use http::{Method, Response};
     pub use schemars;
     pub use serde;
     pub use serde_json;
@@ -50,6 +58,31 @@ pub mod __private {
     /// route tables).
     pub fn unknown_route() -> BoxFuture<Response<Body>> {
         Box::pin(::core::future::ready(crate::reply::error(&Error::not_found("unknown route"))))
+    }
+
+    /// Runs `future` to completion on a new multi-threaded runtime (`#[doudou::main]`).
+    pub fn block_on<F: ::core::future::Future>(future: F) -> F::Output {
+        match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(runtime) => runtime.block_on(future),
+            Err(e) => {
+                eprintln!("error: cannot start the async runtime: {e}");
+                std::process::exit(1)
+            }
+        }
+    }
+
+    /// What a service was built from (the macro passes the crate's version and the
+    /// `GDD_GIT_COMMIT` and `GDD_BUILD_TIME` it was compiled with).
+    pub fn build_info(
+        version: &'static str,
+        git_commit: Option<&'static str>,
+        build_time: Option<&'static str>,
+    ) -> crate::BuildInfo {
+        crate::BuildInfo {
+            version,
+            git_commit: git_commit.unwrap_or(""),
+            build_time: build_time.unwrap_or(""),
+        }
     }
 
     /// The OpenAPI document of one service, titled after it, with the version of the crate

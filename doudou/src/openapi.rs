@@ -68,9 +68,11 @@ impl ApiBuilder {
         }
         Operation {
             builder: self,
-            key: (path.to_owned(), verb.as_str().to_ascii_lowercase()),
+            // `{*rest}` is the router's catch-all; the document names the parameter `{rest}`.
+            key: (path.replace("{*", "{"), verb.as_str().to_ascii_lowercase()),
             op,
             params: Vec::new(),
+            scalars: Vec::new(),
             form: None,
         }
     }
@@ -147,66 +149,70 @@ pub struct Operation<'a> {
     key: (String, String),
     op: Map<String, Value>,
     params: Vec<Value>,
+    /// Scalars outside the path: query parameters, or fields of the multipart body when the
+    /// operation uploads files (the runtime takes them from either).
+    scalars: Vec<(String, Value, bool)>,
     form: Option<(Map<String, Value>, Vec<String>)>,
 }
 
-impl Operation<'_> {
-    /// A path parameter.
-    pub fn path<T: JsonSchema>(mut self, name: &str) -> Self {
-        let schema = self.builder.schema::<T>();
-        self.params.push(json!({ "name": name, "in": "path", "required": true, "schema": schema }));
-        self
+impl std::fmt::Debug for Operation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operation").field("key", &self.key).finish_non_exhaustive()
     }
+}
 
-    /// A query parameter (`T` without its `Option`).
-    pub fn query<T: JsonSchema>(mut self, name: &str, required: bool) -> Self {
-        let schema = self.builder.schema::<T>();
-        self.params.push(json!({ "name": name, "in": "query", "required": required, "schema": schema }));
-        self
+impl Operation<'_> {
+    /// A scalar parameter with the schema of one value: in the path, or (any number of
+    /// times when `multiple`) in the query or the form.
+    pub(crate) fn scalar(&mut self, name: &str, in_path: bool, one: Value, required: bool, multiple: bool) {
+        if in_path {
+            self.params.push(json!({ "name": name, "in": "path", "required": true, "schema": one }));
+            return;
+        }
+        let schema = if multiple { json!({ "type": "array", "items": one }) } else { one };
+        self.scalars.push((name.to_owned(), schema, required));
     }
 
     /// A JSON request body.
-    pub fn json_body<T: JsonSchema>(mut self, required: bool) -> Self {
+    pub(crate) fn json_body<T: JsonSchema>(&mut self, required: bool) {
         let schema = self.builder.schema::<T>();
         self.op.insert(
             "requestBody".into(),
             json!({ "required": required, "content": { "application/json": { "schema": schema } } }),
         );
-        self
     }
 
     /// A file field of a multipart body; `multiple` for a `Vec` of files.
-    pub fn file(mut self, name: &str, required: bool, multiple: bool) -> Self {
+    pub(crate) fn file(&mut self, name: &str, required: bool, multiple: bool) {
         let (props, req) = self.form.get_or_insert_with(Default::default);
         let one = json!({ "type": "string", "format": "binary" });
         props.insert(name.into(), if multiple { json!({ "type": "array", "items": one }) } else { one });
         if required {
             req.push(name.into());
         }
-        self
     }
 
     /// 200 with a JSON body of `T`.
-    pub fn json_response<T: JsonSchema>(self) -> Self {
+    pub(crate) fn json_response<T: JsonSchema>(&mut self) {
         let schema = self.builder.schema::<T>();
-        self.respond(json!({ "200": { "description": "OK", "content": { "application/json": { "schema": schema } } } }))
+        self.respond(json!({ "200": { "description": "OK", "content": { "application/json": { "schema": schema } } } }));
     }
 
     /// 204 without a body.
-    pub fn empty_response(self) -> Self {
-        self.respond(json!({ "204": { "description": "No Content" } }))
+    pub(crate) fn empty_response(&mut self) {
+        self.respond(json!({ "204": { "description": "No Content" } }));
     }
 
     /// 200 with a file download.
-    pub fn download_response(self) -> Self {
+    pub(crate) fn download_response(&mut self) {
         self.respond(json!({ "200": {
             "description": "The file, as an attachment",
             "headers": { "Content-Disposition": { "schema": { "type": "string" } } },
             "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } }
-        } }))
+        } }));
     }
 
-    fn respond(mut self, ok: Value) -> Self {
+    fn respond(&mut self, ok: Value) {
         let error = self.builder.schema::<ErrorBody>();
         let error_content = json!({ "application/json": { "schema": error } });
         let mut responses = ok;
@@ -214,13 +220,25 @@ impl Operation<'_> {
             json!({ "description": "A parameter is missing or invalid", "content": error_content });
         responses["default"] = json!({ "description": "An error", "content": error_content });
         self.op.insert("responses".into(), responses);
-        self
     }
 }
 
 impl Drop for Operation<'_> {
     fn drop(&mut self) {
         let mut op = std::mem::take(&mut self.op);
+        for (name, schema, required) in std::mem::take(&mut self.scalars) {
+            match &mut self.form {
+                Some((props, req)) => {
+                    if required {
+                        req.push(name.clone());
+                    }
+                    props.insert(name, schema);
+                }
+                None => self
+                    .params
+                    .push(json!({ "name": name, "in": "query", "required": required, "schema": schema })),
+            }
+        }
         if !self.params.is_empty() {
             op.insert("parameters".into(), Value::Array(std::mem::take(&mut self.params)));
         }

@@ -1,11 +1,10 @@
-//! Parameter binding: what the generated handlers read from a request.
-//!
-//! Scalars come from the query string, from an urlencoded form body or from multipart text
-//! fields; path parameters bind by name; one JSON body; uploaded files. Every failure is a
-//! 400 (413 for a body over `GDD_MAX_BODY_SIZE`) naming the parameter, before user code runs.
+//! The request as binding sees it: the path parameters the router matched, the query string,
+//! and the body, read once (within `GDD_READ_TIMEOUT`, at most `GDD_MAX_BODY_SIZE`) and taken
+//! apart by its media type: an urlencoded form or multipart text fields add to the query's
+//! values, multipart files wait for their parameter, anything else is kept for the JSON body.
+//! Every failure is a 400 (413 for a body too large) naming the parameter.
 
 use std::borrow::Cow;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::task::Poll;
 use std::time::Duration;
@@ -14,127 +13,21 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use http::header::CONTENT_TYPE;
 use http::HeaderMap;
-use serde::de::DeserializeOwned;
 
 use crate::body::UploadFile;
 use crate::deadline::Deadline;
 use crate::server::{GeneratedId, X_REQUEST_ID};
 use crate::Error;
 
-/// A scalar that can be parsed from one query, form or path value.
-pub trait FromParam: Sized {
-    /// What the value should look like, for error messages.
-    const EXPECTED: &'static str;
-    /// Parses one value.
-    fn from_param(value: &str) -> Option<Self>;
-}
-
-macro_rules! from_param {
-    ($expected:literal: $($t:ty),*) => {$(
-        impl FromParam for $t {
-            const EXPECTED: &'static str = $expected;
-            fn from_param(value: &str) -> Option<Self> { value.trim_ascii().parse().ok() }
-        }
-    )*};
-}
-from_param!("an unsigned integer": u8, u16, u32, u64, u128, usize);
-from_param!("an integer": i8, i16, i32, i64, i128, isize);
-from_param!("a number": f32, f64);
-from_param!("a single character": char);
-
-impl FromParam for bool {
-    const EXPECTED: &'static str = "true or false";
-    fn from_param(value: &str) -> Option<Self> {
-        match value {
-            "true" | "1" => Some(true),
-            "false" | "0" => Some(false),
-            _ => None,
-        }
-    }
-}
-
-impl FromParam for String {
-    const EXPECTED: &'static str = "text";
-    fn from_param(value: &str) -> Option<Self> {
-        Some(value.to_owned())
-    }
-}
-
-/// A parameter bound from all values given under one name: a scalar (required), an
-/// `Option` of one (optional) or a `Vec` of them (any number, `?id=1&id=2`).
-pub trait FromParams: Sized {
-    /// Binds `name` from its `values`, in order of appearance.
-    fn from_params<'a>(name: &str, values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error>;
-}
-
-fn parse_one<T: FromParam>(name: &str, value: &str) -> Result<T, Error> {
-    T::from_param(value).ok_or_else(|| {
-        Error::bad_request(format!(
-            "invalid value {value:?} for parameter `{name}`: expected {}",
-            T::EXPECTED
-        ))
-    })
-}
-
-impl<T: FromParam> FromParams for T {
-    fn from_params<'a>(name: &str, mut values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
-        match values.next() {
-            Some(v) => parse_one(name, &v),
-            None => Err(Error::bad_request(format!("missing parameter `{name}`"))),
-        }
-    }
-}
-
-impl<T: FromParam> FromParams for Option<T> {
-    fn from_params<'a>(name: &str, mut values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
-        values.next().map(|v| parse_one(name, &v)).transpose()
-    }
-}
-
-impl<T: FromParam> FromParams for Vec<T> {
-    fn from_params<'a>(name: &str, values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
-        values.map(|v| parse_one(name, &v)).collect()
-    }
-}
-
-/// The generated client's side of [`FromParams`]: the values to send under one name.
-pub trait ToParams {
-    /// Appends each value of `self` under `name`.
-    fn to_params(&self, name: &str, out: &mut Vec<(String, String)>);
-}
-
-macro_rules! to_param {
-    ($($t:ty),*) => {$(
-        impl ToParams for $t {
-            fn to_params(&self, name: &str, out: &mut Vec<(String, String)>) {
-                out.push((name.to_owned(), self.to_string()));
-            }
-        }
-    )*};
-}
-to_param!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, char, bool, String);
-
-impl<T: ToParams> ToParams for Option<T> {
-    fn to_params(&self, name: &str, out: &mut Vec<(String, String)>) {
-        if let Some(v) = self {
-            v.to_params(name, out);
-        }
-    }
-}
-
-impl<T: ToParams> ToParams for Vec<T> {
-    fn to_params(&self, name: &str, out: &mut Vec<(String, String)>) {
-        for v in self {
-            v.to_params(name, out);
-        }
-    }
-}
-
 /// The request as the generated handler sees it.
 #[doc(hidden)]
 pub struct Request {
     parts: http::request::Parts,
     body: Option<crate::body::Body>,
+    /// The body read as it came, when it was neither a form nor multipart.
+    raw: Option<Bytes>,
+    /// What the body was, once read.
+    read_as: ReadAs,
     path_params: Vec<(String, String)>,
     params: Vec<(String, String)>,
     files: Vec<(String, UploadFile)>,
@@ -157,6 +50,8 @@ impl Request {
         Self {
             parts,
             body: Some(body),
+            raw: None,
+            read_as: ReadAs::Nothing,
             path_params,
             // The query string is read where a parameter is bound, without copying it; this
             // holds only the fields of a form or multipart body.
@@ -169,19 +64,13 @@ impl Request {
         }
     }
 
-    /// A path parameter.
-    pub fn path<T: FromParam>(&self, name: &str) -> Result<T, Error> {
-        let value = self
-            .path_params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .ok_or_else(|| Error::bad_request(format!("missing path parameter `{name}`")))?;
-        parse_one(name, value)
+    /// The value of the path parameter `name`, percent-decoded.
+    pub(crate) fn path_value(&self, name: &str) -> Option<&str> {
+        self.path_params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
-    /// A query, form or multipart-text parameter.
-    pub fn param<T: FromParams>(&self, name: &str) -> Result<T, Error> {
+    /// Binds `name` from its values in the query string and in the form or multipart fields.
+    pub(crate) fn bind_values<V: crate::bind::Values>(&self, name: &str) -> Result<V, Error> {
         let query = self.parts.uri.query().unwrap_or_default();
         let bad_encoding = std::cell::Cell::new(false);
         let from_query = query_values(query, name).map(|v| {
@@ -191,7 +80,7 @@ impl Request {
             })
         });
         let from_body = self.params.iter().filter(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_str()));
-        let bound = T::from_params(name, from_query.chain(from_body));
+        let bound = V::from_values(name, from_query.chain(from_body));
         if bad_encoding.get() {
             return Err(bad_percent_encoding(name));
         }
@@ -199,7 +88,7 @@ impl Request {
     }
 
     /// The request headers, with the `X-Request-ID` doudou generated when the client sent none.
-    pub fn headers(&self) -> HeaderMap {
+    pub(crate) fn headers(&self) -> HeaderMap {
         let mut headers = self.parts.headers.clone();
         if let Some(id) = &self.request_id {
             headers.insert(X_REQUEST_ID, id.header_value());
@@ -213,7 +102,7 @@ impl Request {
     }
 
     /// The peer's address.
-    pub fn remote_addr(&self) -> SocketAddr {
+    pub(crate) fn remote_addr(&self) -> SocketAddr {
         self.remote_addr
     }
 
@@ -281,38 +170,34 @@ impl Request {
         })
     }
 
-    /// Adds the fields of an `application/x-www-form-urlencoded` body to the parameters;
-    /// any other body is left unread.
-    pub fn load_form(&mut self) -> impl Future<Output = Result<(), Error>> + Send + '_ {
-        let has_body = self.body.as_ref().is_some_and(|b| !http_body::Body::is_end_stream(b));
-        let is_form = has_body
-            && self
-                .media_type()
-                .is_some_and(|m| m.eq_ignore_ascii_case(b"application/x-www-form-urlencoded"));
-        // Forms are rare on the routes that accept them (most send a query string), so their
-        // reading is boxed and the handler future that awaits this stays small.
-        let reading: Option<BoxFuture<'_, Result<(), Error>>> = is_form.then(|| {
-            Box::pin(async move {
-                let body = self.read_body().await?;
-                self.params.extend(form_urlencoded::parse(&body).into_owned());
-                Ok(())
-            }) as BoxFuture<'_, _>
-        });
-        async move {
-            match reading {
-                Some(reading) => reading.await,
-                None => Ok(()),
-            }
+    /// Reads the body, if there is one, and takes it apart by its media type; `None` when
+    /// there is nothing to read (most GET requests), so that such requests await nothing.
+    pub(crate) fn load_body(&mut self) -> Option<BoxFuture<'_, Result<(), Error>>> {
+        if !matches!(&self.body, Some(body) if !http_body::Body::is_end_stream(body)) {
+            return None;
         }
+        Some(Box::pin(async move {
+            let media_type = self.media_type().map(<[u8]>::to_ascii_lowercase);
+            match media_type.as_deref() {
+                Some(b"application/x-www-form-urlencoded") => {
+                    let body = self.read_body().await?;
+                    self.params.extend(form_urlencoded::parse(&body).into_owned());
+                    self.read_as = ReadAs::Form;
+                }
+                Some(b"multipart/form-data") => {
+                    self.read_multipart().await?;
+                    self.read_as = ReadAs::Multipart;
+                }
+                _ => {
+                    self.raw = Some(self.read_body().await?);
+                    self.read_as = ReadAs::Raw;
+                }
+            }
+            Ok(())
+        }))
     }
 
-    /// Reads a `multipart/form-data` body: files by field name, text fields as parameters.
-    /// A field not in `fields` is refused, as the document declares no others.
-    pub fn load_multipart<'a>(&'a mut self, fields: &'a [&'a str]) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(self.read_multipart(fields))
-    }
-
-    async fn read_multipart(&mut self, fields: &[&str]) -> Result<(), Error> {
+    async fn read_multipart(&mut self) -> Result<(), Error> {
         let boundary = self
             .parts
             .headers
@@ -321,7 +206,7 @@ impl Request {
             .and_then(|v| multer::parse_boundary(v).ok())
             .ok_or_else(|| {
                 Error::bad_request(
-                    "expected a multipart/form-data body (Content-Type: multipart/form-data; boundary=...)",
+                    "a multipart/form-data body needs a boundary: multipart/form-data; boundary=...",
                 )
             })?;
         let body = self.read_body().await?;
@@ -330,12 +215,6 @@ impl Request {
         let bad = |e: multer::Error| Error::bad_request(format!("malformed multipart body: {e}"));
         while let Some(field) = multipart.next_field().await.map_err(bad)? {
             let name = field.name().unwrap_or_default().to_owned();
-            if !fields.contains(&name.as_str()) {
-                return Err(Error::bad_request(format!(
-                    "unexpected multipart field `{name}`; expected one of: {}",
-                    fields.join(", ")
-                )));
-            }
             match field.file_name().map(str::to_owned) {
                 Some(filename) => {
                     let content_type = field
@@ -353,57 +232,69 @@ impl Request {
         Ok(())
     }
 
-    fn take_files(&mut self, name: &str) -> Vec<UploadFile> {
+    /// Whether the body was a multipart form.
+    pub(crate) fn is_multipart(&self) -> bool {
+        self.read_as == ReadAs::Multipart
+    }
+
+    /// The uploaded files of the field `name`.
+    pub(crate) fn take_files(&mut self, name: &str) -> Vec<UploadFile> {
         let (taken, kept) = std::mem::take(&mut self.files).into_iter().partition(|(k, _)| k == name);
         self.files = kept;
         taken.into_iter().map(|(_, f)| f).collect()
     }
 
-    /// A required uploaded file.
-    pub fn file(&mut self, name: &str) -> Result<UploadFile, Error> {
-        self.file_opt(name)?.ok_or_else(|| Error::bad_request(format!("missing file `{name}`")))
-    }
-
-    /// An optional uploaded file.
-    pub fn file_opt(&mut self, name: &str) -> Result<Option<UploadFile>, Error> {
-        let mut files = self.take_files(name);
-        if files.len() > 1 {
-            return Err(Error::bad_request(format!("expected one file `{name}`, got {}", files.len())));
+    /// A multipart field no parameter is named after (the document declares no others).
+    pub(crate) fn unexpected_field(&self, known: impl Fn(&str) -> bool) -> Option<Error> {
+        if self.read_as != ReadAs::Multipart {
+            return None;
         }
-        Ok(files.pop())
+        let names = self.files.iter().map(|(k, _)| k).chain(self.params.iter().map(|(k, _)| k));
+        names
+            .filter(|name| !known(name))
+            .map(|name| {
+                Error::bad_request(format!(
+                    "unexpected multipart field `{name}`: the method has no parameter of that name"
+                ))
+            })
+            .next()
     }
 
-    /// Every uploaded file of a field.
-    pub fn files(&mut self, name: &str) -> Result<Vec<UploadFile>, Error> {
-        Ok(self.take_files(name))
-    }
-
-    async fn json_bytes(&mut self, name: &str) -> Result<Option<Bytes>, Error> {
-        let is_json = self.is_json();
-        let body = self.read_body().await?;
+    /// The JSON body for the parameter `name`: `None` when the request has none.
+    pub(crate) fn take_json(&mut self, name: &str) -> Result<Option<Bytes>, Error> {
+        match self.read_as {
+            ReadAs::Nothing => return Ok(None),
+            ReadAs::Form | ReadAs::Multipart => {
+                return Err(Error::bad_request(format!(
+                    "the body `{name}` must be JSON, not a form: send Content-Type: application/json"
+                )))
+            }
+            ReadAs::Raw => {}
+        }
+        let body = self.raw.take().unwrap_or_default();
         if body.is_empty() {
             return Ok(None);
         }
-        if !is_json {
+        if !self.is_json() {
             return Err(Error::bad_request(format!(
                 "the body `{name}` must be JSON: send Content-Type: application/json"
             )));
         }
         Ok(Some(body))
     }
+}
 
-    /// A required JSON body.
-    pub async fn json<T: DeserializeOwned>(&mut self, name: &str) -> Result<T, Error> {
-        self.json_opt(name).await?.ok_or_else(|| Error::bad_request(format!("missing JSON body `{name}`")))
-    }
-
-    /// An optional JSON body: an empty body is `None`.
-    pub async fn json_opt<T: DeserializeOwned>(&mut self, name: &str) -> Result<Option<T>, Error> {
-        let Some(body) = self.json_bytes(name).await? else { return Ok(None) };
-        serde_json::from_slice(&body)
-            .map(Some)
-            .map_err(|e| Error::bad_request(format!("invalid JSON body `{name}`: {e}")))
-    }
+/// What a request's body turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadAs {
+    /// No body, or not read yet.
+    Nothing,
+    /// An urlencoded form: its fields are values.
+    Form,
+    /// A multipart form: text fields are values, files wait for their parameter.
+    Multipart,
+    /// Anything else, kept as it came.
+    Raw,
 }
 
 /// A `Content-Type` value's media type: without parameters or surrounding spaces.
@@ -533,19 +424,5 @@ mod tests {
             assert_eq!(percent_decode_strict(bad), None, "{bad}");
         }
         assert!(query_values("x=%zz", "x").all(|v| v.is_err()));
-    }
-
-    #[test]
-    fn scalars_options_and_vecs_bind() {
-        let vals = || ["7", "8"].into_iter().map(Cow::Borrowed);
-        assert_eq!(u64::from_params("id", vals()).ok(), Some(7));
-        assert_eq!(Vec::<u64>::from_params("id", vals()).ok(), Some(vec![7, 8]));
-        assert_eq!(Option::<u64>::from_params("id", std::iter::empty()).ok(), Some(None));
-        let missing = u64::from_params("id", std::iter::empty()).expect_err("missing");
-        assert_eq!(missing.message(), "missing parameter `id`");
-        let bad = u64::from_params("id", std::iter::once(Cow::Borrowed("abc"))).expect_err("bad");
-        assert_eq!(bad.status(), http::StatusCode::BAD_REQUEST);
-        assert!(bad.message().contains("`id`") && bad.message().contains("abc"));
-        assert_eq!(bool::from_params("on", std::iter::once(Cow::Borrowed("1"))).ok(), Some(true));
     }
 }

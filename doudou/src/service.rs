@@ -69,6 +69,20 @@ pub struct Route {
     pub operation: &'static str,
 }
 
+macro_rules! route_constructors {
+    ($($name:ident => $verb:ident),*) => {
+        impl Route {
+            $(
+                #[doc = concat!("A ", stringify!($verb), " route on `path` to the method `operation`.")]
+                pub const fn $name(path: &'static str, operation: &'static str) -> Self {
+                    Self { verb: Verb::$verb, path, operation }
+                }
+            )*
+        }
+    };
+}
+route_constructors!(get => Get, post => Post, put => Put, patch => Patch, delete => Delete, head => Head);
+
 /// What a service was built from: its crate version and, when the build passed them in, the
 /// git commit (`GDD_GIT_COMMIT`) and build time (`GDD_BUILD_TIME`), read at compile time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -9,3 +9,9 @@
 pub struct User {
     pub id: u64,
 }
+impl ::doudou::Model for User
+where
+    Self: ::doudou::__private::serde::Serialize
+        + ::doudou::__private::serde::de::DeserializeOwned
+        + ::doudou::__private::schemars::JsonSchema + ::core::marker::Send + 'static,
+{}

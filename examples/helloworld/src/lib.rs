@@ -102,6 +102,23 @@ pub struct Uploaded {
     pub note: Option<String>,
 }
 
+/// What `get_scalars` received, as it was sent.
+#[doudou::model]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scalars {
+    /// One character, whitespace included.
+    pub c: Option<char>,
+    /// A finite 32-bit float.
+    pub f: Option<f32>,
+    /// A small integer.
+    pub small: Option<i8>,
+    /// A user id (a type alias of `u64`).
+    pub user: Option<UserId>,
+}
+
+/// A user's id: an alias, bound as the `u64` it is.
+pub type UserId = u64;
+
 /// The example service.
 #[doudou::service]
 pub trait Helloworld {
@@ -158,6 +175,20 @@ pub trait Helloworld {
 
     /// The node that answers: shows load balancing at work.
     async fn get_whoami(&self) -> Result<Whoami, Error>;
+
+    /// A catch-all route: `GET /static/css/site.css` answers `css/site.css`.
+    #[get("/static/{*rest}")]
+    async fn get_static(&self, rest: String) -> Result<String, Error>;
+
+    /// Echoes scalars exactly as sent: a `char` (spaces included), an `f32`, an `i8` and a
+    /// `UserId` (an alias of `u64`).
+    async fn get_scalars(
+        &self,
+        c: Option<char>,
+        f: Option<f32>,
+        small: Option<i8>,
+        user: Option<UserId>,
+    ) -> Result<Scalars, Error>;
 }
 
 /// The implementation.
@@ -167,6 +198,20 @@ pub struct Hello;
 const TOTAL_USERS: u64 = 1000;
 
 impl Helloworld for Hello {
+    async fn get_static(&self, rest: String) -> Result<String, Error> {
+        Ok(rest)
+    }
+
+    async fn get_scalars(
+        &self,
+        c: Option<char>,
+        f: Option<f32>,
+        small: Option<i8>,
+        user: Option<UserId>,
+    ) -> Result<Scalars, Error> {
+        Ok(Scalars { c, f, small, user })
+    }
+
     async fn get_user(&self, id: u64) -> Result<User, Error> {
         if id == 0 {
             return Err(Error::not_found("no user with id 0"));

@@ -153,7 +153,7 @@ fn path_parameters() {
     assert!(r.message().contains("`id`") && r.message().contains("seven"));
 }
 
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+pub(crate) fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "it-boundary-1234";
     let mut body = Vec::new();
     for (name, filename, content) in parts {

@@ -1,11 +1,13 @@
 //! Integration tests: the helloworld example as a real process, called over loopback.
 
+mod binding;
 mod client;
 mod gossip;
 mod hardening;
 mod http;
 mod layers;
 mod manage;
+mod outside;
 mod prometheus;
 mod promsd;
 mod startup;

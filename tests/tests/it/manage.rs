@@ -189,11 +189,17 @@ fn the_served_document_passes_openapi_spec_validator() {
 fn schemathesis_finds_no_server_error_and_no_violation() {
     let svc = helloworld(&[]);
     let dir = temp_dir("schemathesis");
+    // Every check, as `--checks all` would (which the per-operation override below could not
+    // relax). A multipart text field cannot carry JSON `null`: schemathesis sends the text
+    // "null", a valid string, and counts its acceptance as a schema violation; so that one check
+    // is off for the upload only.
+    let config = "[checks]\nenabled = true\n\n[[operations]]\ninclude-path = \"/upload\"\nchecks.negative_data_rejection.enabled = false\n";
+    std::fs::write(dir.join("schemathesis.toml"), config).expect("schemathesis.toml");
     let out = Command::new(tool("schemathesis"))
         .current_dir(&dir)
         .env("SCHEMATHESIS_HOOKS", "")
         .args(["run", &format!("{}/go-doudou/openapi.json", svc.base_url())])
-        .args(["--checks", "all", "--max-examples", "30", "--seed", "1", "--no-color"])
+        .args(["--max-examples", "30", "--seed", "1", "--no-color"])
         .args(["-H", &format!("Authorization: {}", basic("admin", "admin"))])
         // Failing on purpose, or slow on purpose: not for fuzzing.
         .args([

@@ -1,5 +1,7 @@
 // Generated code must not depend on the prelude or on the name the user gave the crate:
 // the services live in a prelude-free module where doudou is only reachable as `dd`.
+// Parameters are named like every local the generated code could have used, and the types
+// are named like the generic parameters it could have used.
 extern crate doudou as dd;
 
 // serde's and schemars' derives need the prelude, so models stay outside.
@@ -8,6 +10,11 @@ pub struct Point {
     pub x: i32,
     pub y: i32,
 }
+
+#[allow(dead_code)]
+pub struct T;
+#[allow(dead_code)]
+pub struct M;
 
 #[no_implicit_prelude]
 mod api {
@@ -22,6 +29,29 @@ mod api {
         ) -> ::core::result::Result<u64, dd::Error>;
         async fn put_list(&self, items: ::std::vec::Vec<u64>) -> ::core::result::Result<(), dd::Error>;
         async fn post_point(&self, point: super::Point) -> ::core::result::Result<super::Point, dd::Error>;
+        #[allow(clippy::too_many_arguments)]
+        async fn get_names(
+            &self,
+            service: u32,
+            request: u32,
+            call: u32,
+            client: u32,
+            api: u32,
+            route: u32,
+            handler: u32,
+            method: u32,
+        ) -> ::core::result::Result<u32, dd::Error>;
+        async fn post_more(
+            &self,
+            values: u32,
+            binders: u32,
+            endpoint: u32,
+            inner: u32,
+            reply: u32,
+            ops: u32,
+            path: u32,
+            body: u32,
+        ) -> ::core::result::Result<u32, dd::Error>;
     }
 
     pub struct Impl;
@@ -40,6 +70,46 @@ mod api {
         async fn post_point(&self, point: super::Point) -> ::core::result::Result<super::Point, dd::Error> {
             ::core::result::Result::Ok(point)
         }
+        async fn get_names(
+            &self,
+            service: u32,
+            request: u32,
+            call: u32,
+            client: u32,
+            api: u32,
+            route: u32,
+            handler: u32,
+            method: u32,
+        ) -> ::core::result::Result<u32, dd::Error> {
+            ::core::result::Result::Ok(service + request + call + client + api + route + handler + method)
+        }
+        async fn post_more(
+            &self,
+            values: u32,
+            binders: u32,
+            endpoint: u32,
+            inner: u32,
+            reply: u32,
+            ops: u32,
+            path: u32,
+            body: u32,
+        ) -> ::core::result::Result<u32, dd::Error> {
+            ::core::result::Result::Ok(values + binders + endpoint + inner + reply + ops + path + body)
+        }
+    }
+}
+
+// Types named like the generated code's generic parameters.
+#[dd::service]
+pub trait Shadows {
+    async fn post_t(&self, t: Vec<u8>) -> Result<u64, dd::Error>;
+}
+
+struct ShadowsImpl;
+
+impl Shadows for ShadowsImpl {
+    async fn post_t(&self, t: Vec<u8>) -> Result<u64, dd::Error> {
+        Ok(t.len() as u64)
     }
 }
 
@@ -47,4 +117,5 @@ fn main() {
     let _server = api::PlainServer::new(api::Impl);
     let _client = api::PlainClient::new("http://127.0.0.1:1");
     let _doc = api::plain_openapi();
+    let _shadows = ShadowsServer::new(ShadowsImpl);
 }

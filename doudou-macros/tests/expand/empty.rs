@@ -1,0 +1,4 @@
+/// Empty.
+#[doudou::service]
+pub trait Users {
+}

@@ -1,0 +1,314 @@
+//! Scalar parameters: one value of the path, or the values under one name in the query string,
+//! an urlencoded form or the text fields of a multipart body.
+//!
+//! A type is a scalar parameter when it implements [`FromParam`]; `Option<T>` and `Vec<T>` of
+//! one follow (optional, and any number of `?id=1&id=2`). Values are bound exactly as sent:
+//! nothing is trimmed, numbers out of their type's range or not finite are refused.
+
+use std::borrow::Cow;
+use std::fmt::Display;
+use std::marker::PhantomData;
+
+use serde_json::{json, Value};
+
+use super::{Binder, NoBody};
+use crate::client::Call;
+use crate::openapi::Operation;
+use crate::request::Request;
+use crate::Error;
+
+/// A type that binds from one path, query or form value: the numbers, `bool`, `char`,
+/// `String`, and your own types.
+///
+/// To make your own type a parameter (an id newtype, an enum of sort orders), implement this
+/// trait and [`Display`], which is what the generated client sends:
+///
+/// ```
+/// use std::fmt;
+///
+/// struct UserId(u64);
+///
+/// impl fmt::Display for UserId {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         write!(f, "u{}", self.0)
+///     }
+/// }
+///
+/// impl doudou::FromParam for UserId {
+///     const EXPECTED: &'static str = "a user id such as u42";
+///     fn from_param(value: &str) -> Option<Self> {
+///         value.strip_prefix('u')?.parse().ok().map(UserId)
+///     }
+///     fn schema() -> doudou::__private::serde_json::Value {
+///         doudou::__private::serde_json::json!({ "type": "string", "pattern": "^u[0-9]+$" })
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a path or query parameter",
+    label = "not a scalar parameter",
+    note = "scalars are the numbers, bool, char and String; implement `doudou::FromParam` to make your own type one"
+)]
+pub trait FromParam: Display + Sized + Send + 'static {
+    /// What a valid value looks like, for the 400 answer to an invalid one.
+    const EXPECTED: &'static str;
+    /// Parses one value exactly as it was sent (after percent-decoding); `None` refuses it.
+    fn from_param(value: &str) -> Option<Self>;
+    /// The JSON schema of one value in the OpenAPI document; a string by default.
+    fn schema() -> Value {
+        json!({ "type": "string" })
+    }
+}
+
+macro_rules! integers {
+    ($($t:ty => $format:literal, $expected:literal;)*) => {$(
+        impl FromParam for $t {
+            const EXPECTED: &'static str = $expected;
+            fn from_param(value: &str) -> Option<Self> {
+                value.parse().ok()
+            }
+            fn schema() -> Value {
+                json!({ "type": "integer", "format": $format, "minimum": <$t>::MIN, "maximum": <$t>::MAX })
+            }
+        }
+    )*};
+}
+integers! {
+    u8 => "uint8", "an integer from 0 to 255";
+    u16 => "uint16", "an integer from 0 to 65535";
+    u32 => "uint32", "an integer from 0 to 4294967295";
+    u64 => "uint64", "an integer from 0 to 18446744073709551615";
+    usize => "uint64", "an integer from 0 to 18446744073709551615";
+    i8 => "int8", "an integer from -128 to 127";
+    i16 => "int16", "an integer from -32768 to 32767";
+    i32 => "int32", "an integer from -2147483648 to 2147483647";
+    i64 => "int64", "an integer from -9223372036854775808 to 9223372036854775807";
+    isize => "int64", "an integer from -9223372036854775808 to 9223372036854775807";
+}
+
+// 128-bit integers are beyond what a JSON schema number states exactly: no bounds.
+macro_rules! wide_integers {
+    ($($t:ty => $format:literal, $expected:literal;)*) => {$(
+        impl FromParam for $t {
+            const EXPECTED: &'static str = $expected;
+            fn from_param(value: &str) -> Option<Self> {
+                value.parse().ok()
+            }
+            fn schema() -> Value {
+                json!({ "type": "integer", "format": $format })
+            }
+        }
+    )*};
+}
+wide_integers! {
+    u128 => "uint128", "an integer from 0 to 340282366920938463463374607431768211455";
+    i128 => "int128", "an integer from -170141183460469231731687303715884105728 to 170141183460469231731687303715884105727";
+}
+
+macro_rules! floats {
+    ($($t:ty => $format:literal, $expected:literal;)*) => {$(
+        impl FromParam for $t {
+            const EXPECTED: &'static str = $expected;
+            // Rust parses "inf", "NaN" and "1e400" (as infinity); JSON has no such numbers, so the
+            // answer would carry `null` and break the client.
+            fn from_param(value: &str) -> Option<Self> {
+                value.parse::<$t>().ok().filter(|v| v.is_finite())
+            }
+            fn schema() -> Value {
+                json!({ "type": "number", "format": $format, "minimum": <$t>::MIN, "maximum": <$t>::MAX })
+            }
+        }
+    )*};
+}
+floats! {
+    f32 => "float", "a finite number within ±3.4028235e38";
+    f64 => "double", "a finite number within ±1.7976931348623157e308";
+}
+
+impl FromParam for bool {
+    const EXPECTED: &'static str = "true or false";
+    fn from_param(value: &str) -> Option<Self> {
+        match value {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => None,
+        }
+    }
+    fn schema() -> Value {
+        json!({ "type": "boolean" })
+    }
+}
+
+impl FromParam for char {
+    const EXPECTED: &'static str = "exactly one character";
+    fn from_param(value: &str) -> Option<Self> {
+        value.parse().ok()
+    }
+    fn schema() -> Value {
+        json!({ "type": "string", "minLength": 1, "maxLength": 1 })
+    }
+}
+
+impl FromParam for String {
+    const EXPECTED: &'static str = "text";
+    fn from_param(value: &str) -> Option<Self> {
+        Some(value.to_owned())
+    }
+}
+
+/// How many values a scalar parameter takes: one (`T`), at most one (`Option<T>`), or any
+/// number (`Vec<T>`).
+#[doc(hidden)]
+pub trait Values: Sized + Send + 'static {
+    /// The scalar.
+    type One: FromParam;
+    /// Whether a value must be given.
+    const REQUIRED: bool;
+    /// Whether several values can be given.
+    const MULTIPLE: bool;
+    /// Binds `name` from its values, in order of appearance.
+    fn from_values<'a>(name: &str, values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error>;
+    /// Each value, for the client to send.
+    fn each(&self, f: impl FnMut(&Self::One));
+}
+
+fn parse_one<T: FromParam>(name: &str, value: &str) -> Result<T, Error> {
+    T::from_param(value).ok_or_else(|| {
+        Error::bad_request(format!(
+            "invalid value {value:?} for parameter `{name}`: expected {}",
+            T::EXPECTED
+        ))
+    })
+}
+
+impl<T: FromParam> Values for T {
+    type One = T;
+    const REQUIRED: bool = true;
+    const MULTIPLE: bool = false;
+    fn from_values<'a>(name: &str, mut values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
+        match values.next() {
+            Some(v) => parse_one(name, &v),
+            None => Err(Error::bad_request(format!("missing parameter `{name}`"))),
+        }
+    }
+    fn each(&self, mut f: impl FnMut(&T)) {
+        f(self);
+    }
+}
+
+impl<T: FromParam> Values for Option<T> {
+    type One = T;
+    const REQUIRED: bool = false;
+    const MULTIPLE: bool = false;
+    fn from_values<'a>(name: &str, mut values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
+        values.next().map(|v| parse_one(name, &v)).transpose()
+    }
+    fn each(&self, f: impl FnMut(&T)) {
+        self.iter().for_each(f);
+    }
+}
+
+impl<T: FromParam> Values for Vec<T> {
+    type One = T;
+    const REQUIRED: bool = false;
+    const MULTIPLE: bool = true;
+    fn from_values<'a>(name: &str, values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
+        values.map(|v| parse_one(name, &v)).collect()
+    }
+    fn each(&self, f: impl FnMut(&T)) {
+        self.iter().for_each(f);
+    }
+}
+
+/// Binds a scalar parameter from the path or from the query and form fields.
+#[doc(hidden)]
+pub struct Scalar<V> {
+    name: &'static str,
+    in_path: bool,
+    values: PhantomData<fn() -> V>,
+}
+
+impl<V> Scalar<V> {
+    pub(crate) const fn new(name: &'static str, in_path: bool) -> Self {
+        Self { name, in_path, values: PhantomData }
+    }
+}
+
+impl<V: Values> Binder for Scalar<V> {
+    type Value = V;
+    type Slot = NoBody;
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn bind(&self, req: &mut Request) -> Result<V, Error> {
+        if self.in_path {
+            V::from_values(self.name, req.path_value(self.name).map(Cow::Borrowed).into_iter())
+        } else {
+            req.bind_values(self.name)
+        }
+    }
+
+    fn describe(&self, op: &mut Operation<'_>) {
+        op.scalar(self.name, self.in_path, V::One::schema(), V::REQUIRED, V::MULTIPLE);
+    }
+
+    fn send(&self, value: V, call: &mut Call<'_>) {
+        if self.in_path {
+            value.each(|v| call.path(self.name, v.to_string()));
+        } else {
+            value.each(|v| call.query(self.name, v.to_string()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bind<V: Values>(values: &[&str]) -> Result<V, Error> {
+        V::from_values("p", values.iter().map(|v| Cow::Borrowed(*v)))
+    }
+
+    #[test]
+    fn values_bind_exactly_as_sent() {
+        assert_eq!(bind::<char>(&[" "]).ok(), Some(' '));
+        assert_eq!(bind::<char>(&["\t"]).ok(), Some('\t'));
+        assert!(bind::<char>(&["ab"]).is_err() && bind::<char>(&[""]).is_err());
+        assert_eq!(bind::<i32>(&["+1"]).ok(), Some(1));
+        for padded in [" 1", "1 ", "+1 ", "\t1"] {
+            assert!(bind::<i32>(&[padded]).is_err(), "{padded:?}");
+        }
+        assert_eq!(bind::<String>(&["  two  "]).ok().as_deref(), Some("  two  "));
+    }
+
+    #[test]
+    fn numbers_out_of_range_or_not_finite_are_refused_naming_the_range() {
+        for bad in ["NaN", "inf", "-inf", "infinity", "1e400"] {
+            assert!(bind::<f64>(&[bad]).is_err(), "{bad}");
+        }
+        assert!(bind::<f32>(&["1e39"]).is_err());
+        assert_eq!(bind::<f32>(&["1.5"]).ok(), Some(1.5));
+        let err = bind::<i8>(&["200"]).expect_err("out of range");
+        assert_eq!(
+            err.message(),
+            "invalid value \"200\" for parameter `p`: expected an integer from -128 to 127"
+        );
+    }
+
+    #[test]
+    fn options_and_vecs_take_any_number() {
+        assert_eq!(bind::<Vec<u64>>(&["7", "8"]).ok(), Some(vec![7, 8]));
+        assert_eq!(bind::<Option<u64>>(&[]).ok(), Some(None));
+        assert_eq!(bind::<u64>(&[]).expect_err("missing").message(), "missing parameter `p`");
+        assert_eq!(bind::<bool>(&["1"]).ok(), Some(true));
+    }
+
+    #[test]
+    fn schemas_state_the_ranges() {
+        assert_eq!(u8::schema()["maximum"], 255);
+        assert_eq!(i64::schema()["minimum"], i64::MIN);
+        assert_eq!(char::schema()["maxLength"], 1);
+    }
+}
