@@ -29,6 +29,12 @@ pub trait ServiceProvider: Send + Sync + 'static {
         1
     }
 
+    /// Something to await before the first pick, e.g. joining the cluster; `None` (the
+    /// default) when the provider can pick at once.
+    fn ready(&self) -> Option<futures_util::future::BoxFuture<'_, ()>> {
+        None
+    }
+
     /// What the provider stands for, for error messages.
     fn describe(&self) -> String {
         "the service".to_owned()
@@ -92,6 +98,13 @@ impl Client {
     /// load-balanced by smooth weighted round robin.
     pub fn discover(service: impl Into<String>) -> Self {
         Self::with_provider(crate::sd::Discover::new(service))
+    }
+
+    /// A client of the instances of `service` in `cluster` (a handle from a server's
+    /// [`Running`](crate::Running) or [`registry::join`](crate::registry::join)) rather than
+    /// the process's ambient cluster.
+    pub fn discover_in(cluster: Arc<crate::registry::Gossip>, service: impl Into<String>) -> Self {
+        Self::with_provider(crate::sd::Discover::in_cluster(cluster, service))
     }
 
     /// A client of the instances `provider` picks.
@@ -242,6 +255,9 @@ impl Call<'_> {
             self.multipart();
         }
         let provider = &self.client.provider;
+        if let Some(ready) = provider.ready() {
+            ready.await;
+        }
         let attempts = provider.count().clamp(1, 3);
         let idempotent = matches!(self.method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE);
         let headers = std::mem::take(&mut self.headers);

@@ -37,7 +37,7 @@ pub fn sanitize(name: &str) -> String {
 /// The target groups of `members`, sorted by service and node name so equal clusters give
 /// equal output.
 pub fn target_groups(members: &[Member]) -> Vec<TargetGroup> {
-    let mut members: Vec<&Member> = members.iter().collect();
+    let mut members: Vec<&Member> = members.iter().filter(|m| m.serves()).collect();
     members.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
     members
         .into_iter()
@@ -151,6 +151,14 @@ mod tests {
         assert!(!groups[0].labels.contains_key("git_commit"), "empty labels are left out");
         assert_eq!(sanitize("gossip-address.v2"), "gossip_address_v2");
         assert_eq!(sanitize("9lives"), "_9lives");
+    }
+
+    #[test]
+    fn nodes_that_serve_nothing_are_no_targets() {
+        let client = Member { address: String::new(), base_url: String::new(), ..member("cli", "zeta") };
+        let groups = target_groups(&[member("b", "zeta"), client]);
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].labels["hostname"], "b");
     }
 
     #[test]

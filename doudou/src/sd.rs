@@ -1,16 +1,20 @@
 //! Service discovery for clients: providers that pick the instance of each call.
 //!
-//! [`Discover`] follows a service name through the gossip registry, kept current by
+//! [`Discover`] follows a service name through a gossip cluster (a handle, or the process's
+//! ambient one, joined on first use by a process that serves nothing), kept current by
 //! join/leave/update events, with a [`Balancer`]: [`RoundRobin`] or nginx's smooth weighted
 //! round robin ([`SmoothWeighted`], the default, weights from each node's `GDD_WEIGHT`).
 //! [`crate::FixedProvider`] is the fixed-URL provider for calls outside the cluster.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
 
 use crate::client::ServiceProvider;
-use crate::registry::{self, Member};
+use crate::registry::{self, Gossip, Member};
 
 /// Chooses one of the live instances of a service.
 pub trait Balancer: Send + Sync + 'static {
@@ -67,11 +71,15 @@ impl Balancer for SmoothWeighted {
     }
 }
 
-/// The instances of one service, by name, through the gossip registry of this process.
+/// The instances of one service, by name, in a gossip cluster: the one given, or the process's
+/// ambient cluster (see [`registry::current`]). With neither, the first call joins the cluster
+/// of `GDD_MEM_SEED` as a node that serves nothing ([`registry::join`]), so that a program that
+/// only calls services needs no setup.
 #[derive(Debug)]
 pub struct Discover<B = SmoothWeighted> {
     service: String,
     balancer: B,
+    cluster: Option<Arc<Gossip>>,
 }
 
 impl Discover<SmoothWeighted> {
@@ -79,23 +87,74 @@ impl Discover<SmoothWeighted> {
     pub fn new(service: impl Into<String>) -> Self {
         Self::with_balancer(service, SmoothWeighted::default())
     }
+
+    /// Instances of `service` in `cluster` rather than the ambient one, weighted.
+    pub fn in_cluster(cluster: Arc<Gossip>, service: impl Into<String>) -> Self {
+        Self { cluster: Some(cluster), ..Self::new(service) }
+    }
 }
 
 impl<B: Balancer> Discover<B> {
     /// Instances of `service` picked by `balancer`.
     pub fn with_balancer(service: impl Into<String>, balancer: B) -> Self {
-        Self { service: service.into(), balancer }
+        Self { service: service.into(), balancer, cluster: None }
     }
 
-    fn instances(&self) -> std::sync::Arc<Vec<Member>> {
-        match registry::current() {
-            Some(gossip) => gossip.members().of_service(&self.service),
-            None => std::sync::Arc::default(),
-        }
+    fn cluster(&self) -> Option<Arc<Gossip>> {
+        self.cluster.clone().or_else(registry::current)
+    }
+
+    fn instances(&self) -> Arc<Vec<Member>> {
+        self.cluster().map(|gossip| gossip.members().of_service(&self.service)).unwrap_or_default()
     }
 }
 
+/// How long a first call waits for the cluster to show an instance of its service.
+const FIRST_SIGHT: Duration = Duration::from_secs(5);
+
+/// Joins the cluster of the environment's `GDD_MEM_SEED` once per process; `None` when it is
+/// unset or the join failed (logged).
+async fn join_from_env() -> Option<Arc<Gossip>> {
+    static JOINED: tokio::sync::OnceCell<Option<Arc<Gossip>>> = tokio::sync::OnceCell::const_new();
+    JOINED
+        .get_or_init(|| async {
+            let config = match crate::Config::from_env() {
+                Ok(config) if !config.mem.seeds.is_empty() => config,
+                Ok(_) => return None,
+                Err(e) => {
+                    tracing::error!("cannot join the cluster to discover services: {e}");
+                    return None;
+                }
+            };
+            match registry::join(&config).await {
+                Ok(gossip) => Some(gossip),
+                Err(e) => {
+                    tracing::error!("cannot join the cluster of GDD_MEM_SEED to discover services: {e}");
+                    None
+                }
+            }
+        })
+        .await
+        .clone()
+}
+
 impl<B: Balancer> ServiceProvider for Discover<B> {
+    fn ready(&self) -> Option<BoxFuture<'_, ()>> {
+        if !self.instances().is_empty() {
+            return None;
+        }
+        Some(Box::pin(async move {
+            if self.cluster().is_none() && join_from_env().await.is_none() {
+                return;
+            }
+            // Until gossip has brought the service's instances, or for a bounded time.
+            let deadline = tokio::time::Instant::now() + FIRST_SIGHT;
+            while self.instances().is_empty() && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }))
+    }
+
     fn pick(&self) -> Option<String> {
         let instances = self.instances();
         if instances.is_empty() {

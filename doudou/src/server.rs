@@ -114,9 +114,16 @@ pub struct Running {
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
     state: Arc<ServerState>,
+    cluster: Option<Arc<Gossip>>,
 }
 
 impl Running {
+    /// This server's gossip node, with `GDD_SERVICE_DISCOVERY_MODE=memberlist`: a handle for
+    /// `Client::discover_in` when the process runs more than one server.
+    pub fn cluster(&self) -> Option<&Arc<Gossip>> {
+        self.cluster.as_ref()
+    }
+
     /// The address the server listens on (useful with `GDD_PORT=0`).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
@@ -224,7 +231,7 @@ impl Server {
             DiscoveryMode::None => None,
         };
         if let Some(g) = &gossip {
-            registry::set_current(g.clone());
+            registry::install(g);
         }
         let cluster: Arc<dyn ClusterView> = match &gossip {
             Some(g) => g.clone(),
@@ -251,6 +258,7 @@ impl Server {
         let stack = Stack::new(router, layered, &config, metrics);
         // Ready before the address is announced: whoever saw it may probe at once.
         state.ready.store(true, Ordering::Release);
+        let cluster = gossip.clone();
         let task = tokio::spawn(accept_loop(
             listener,
             stack,
@@ -260,7 +268,7 @@ impl Server {
             gossip,
         ));
         tracing::info!(service = %config.service_name, env = %config.env, "listening on http://{addr}");
-        Ok(Running { addr, stop, task, state })
+        Ok(Running { addr, stop, task, state, cluster })
     }
 }
 
@@ -689,7 +697,7 @@ async fn accept_loop(
     }
     if let Some(gossip) = gossip {
         gossip.shutdown().await;
-        registry::clear_current(&gossip);
+        registry::uninstall(&gossip);
     }
 }
 

@@ -3,7 +3,8 @@
 //! locals, a catch-all route, a `char`, an optional body.
 //!
 //! `shop` serves (GDD_* from the environment); `shop URL` calls the service at URL with the
-//! generated client and prints what it got.
+//! generated client and prints what it got; `shop discover` serves nothing and calls the
+//! service `shop` found through the cluster of `GDD_MEM_SEED`.
 
 use doudou::Error;
 
@@ -63,7 +64,7 @@ async fn main() {
         }
         return;
     };
-    let client = ShopClient::new(base_url);
+    let client = if base_url == "discover" { ShopClient::discover("shop") } else { ShopClient::new(base_url) };
     let result = async {
         println!("{:?}", client.get_item(7, "r".into(), '\t').await?);
         println!("{:?}", client.put_note(8, None).await?);

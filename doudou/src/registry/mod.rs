@@ -119,6 +119,13 @@ pub struct Member {
     pub status: &'static str,
 }
 
+impl Member {
+    /// Whether it serves HTTP: false for a process that joined only to discover services.
+    pub fn serves(&self) -> bool {
+        !self.base_url.is_empty()
+    }
+}
+
 /// A member that answers probes.
 pub const ALIVE: &str = "alive";
 /// A member whose probes have gone unanswered for longer than a probe round.
@@ -130,12 +137,20 @@ pub const LEFT: &str = "left";
 
 impl Member {
     pub(crate) fn from_meta(name: String, gossip: SocketAddr, meta: &Meta) -> Self {
-        let address = SocketAddr::new(gossip.ip(), meta.port).to_string();
+        // A node that serves nothing (a client that joined to discover) has no HTTP address.
+        let (address, base_url) = match meta.port {
+            0 => (String::new(), String::new()),
+            port => {
+                let address = SocketAddr::new(gossip.ip(), port).to_string();
+                let base_url = format!("http://{address}{}", meta.root);
+                (address, base_url)
+            }
+        };
         Self {
             name,
             service: meta.service.clone(),
             gossip_address: gossip.to_string(),
-            base_url: format!("http://{address}{}", meta.root),
+            base_url,
             address,
             weight: meta.weight,
             version: meta.version.clone(),
@@ -202,7 +217,7 @@ impl Members {
     }
     fn changed(&self, map: &BTreeMap<String, Member>) {
         let mut grouped: std::collections::HashMap<String, Vec<Member>> = std::collections::HashMap::new();
-        for m in map.values() {
+        for m in map.values().filter(|m| m.serves()) {
             grouped.entry(m.service.clone()).or_default().push(m.clone());
         }
         if let Ok(mut by_service) = self.by_service.write() {
@@ -268,26 +283,46 @@ impl Members {
 /// Departed members kept for the registry at most.
 const MAX_DEPARTED: usize = 256;
 
-static CURRENT: RwLock<Option<Arc<Gossip>>> = RwLock::new(None);
+/// The cluster the process uses when nothing else is said: the gossip node of the first server
+/// that started with gossip, or the one [`join`] started. Clients made with
+/// `{Trait}Client::discover` look services up there.
+static AMBIENT: RwLock<Option<Arc<Gossip>>> = RwLock::new(None);
 
-/// The gossip node this process runs, once a server with `GDD_SERVICE_DISCOVERY_MODE=memberlist`
-/// has started.
+/// The process's ambient cluster, if a server or [`join`] started one.
 pub fn current() -> Option<Arc<Gossip>> {
-    CURRENT.read().ok().and_then(|g| g.clone())
+    AMBIENT.read().ok().and_then(|g| g.clone())
 }
 
-pub(crate) fn set_current(gossip: Arc<Gossip>) {
-    if let Ok(mut slot) = CURRENT.write() {
-        *slot = Some(gossip);
+/// Makes `gossip` the ambient cluster unless there already is one (a second server in the
+/// process keeps its own node to itself).
+pub(crate) fn install(gossip: &Arc<Gossip>) {
+    if let Ok(mut slot) = AMBIENT.write() {
+        slot.get_or_insert_with(|| gossip.clone());
     }
 }
 
-pub(crate) fn clear_current(gossip: &Arc<Gossip>) {
-    if let Ok(mut slot) = CURRENT.write() {
+/// Forgets `gossip` as the ambient cluster, if it is.
+pub(crate) fn uninstall(gossip: &Arc<Gossip>) {
+    if let Ok(mut slot) = AMBIENT.write() {
         if slot.as_ref().is_some_and(|g| Arc::ptr_eq(g, gossip)) {
             *slot = None;
         }
     }
+}
+
+/// Joins the cluster of `config` (`GDD_MEM_SEED`, `GDD_MEM_*`) as a node that serves nothing,
+/// for a process that only calls services, and makes it the ambient cluster unless there is one.
+/// `{Trait}Client::discover` does this by itself on its first call when `GDD_MEM_SEED` is set;
+/// call it to join earlier, or with another configuration. Its name is `GDD_MEM_NAME`, or the
+/// host name with `-client-` and the process id.
+pub async fn join(config: &Config) -> Result<Arc<Gossip>, GossipError> {
+    let mut config = config.clone();
+    if config.mem.name.is_empty() {
+        config.mem.name = format!("{}-client-{}", hostname(), std::process::id());
+    }
+    let gossip = Gossip::start(&config, 0, BuildInfo::default()).await?;
+    install(&gossip);
+    Ok(gossip)
 }
 
 /// This node's name in the cluster (`GDD_MEM_NAME`), when gossip runs.

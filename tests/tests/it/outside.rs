@@ -41,10 +41,23 @@ fn build_shop() -> PathBuf {
     target_dir.join("debug/shop")
 }
 
+/// What `shop URL` and `shop discover` print.
+const CALLED: [&str; 4] = [
+    r#"Echo { service: 7, request: "r", call: '\t', note: None }"#,
+    r#"Echo { service: 8, request: "", call: '-', note: None }"#,
+    r#"Echo { service: 9, request: "", call: '-', note: Some(Note { text: "hi" }) }"#,
+    r#""a b/c.txt""#,
+];
+
+fn shop() -> &'static PathBuf {
+    static SHOP: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    SHOP.get_or_init(build_shop)
+}
+
 #[test]
 fn a_crate_written_from_the_readme_builds_and_answers() {
-    let shop = build_shop();
-    let svc = start(&shop, &[("GDD_PORT", "0")], None).expect("shop serves");
+    let shop = shop();
+    let svc = start(shop, &[("GDD_PORT", "0")], None).expect("shop serves");
     let r = get(svc.addr, "/item?service=7&request=x&call=%20");
     assert_eq!(r.json(), json!({ "service": 7, "request": "x", "call": " ", "note": null }));
     let json = [("Content-Type", "application/json")];
@@ -60,17 +73,49 @@ fn a_crate_written_from_the_readme_builds_and_answers() {
     let r = get(svc.addr, "/files/a/b%20c.txt");
     assert_eq!(r.json(), json!("a/b c.txt"));
 
-    let called = Command::new(&shop).arg(svc.base_url()).output().expect("shop calls");
+    let called = Command::new(shop).arg(svc.base_url()).output().expect("shop calls");
     let stdout = String::from_utf8_lossy(&called.stdout);
     assert!(called.status.success(), "{stdout}{}", String::from_utf8_lossy(&called.stderr));
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(
-        lines,
-        [
-            r#"Echo { service: 7, request: "r", call: '\t', note: None }"#,
-            r#"Echo { service: 8, request: "", call: '-', note: None }"#,
-            r#"Echo { service: 9, request: "", call: '-', note: Some(Note { text: "hi" }) }"#,
-            r#""a b/c.txt""#,
-        ]
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), CALLED);
+}
+
+/// A program that serves nothing finds the service through gossip with no setup beyond
+/// `GDD_MEM_SEED`: its `ShopClient::discover("shop")` joins on the first call.
+#[test]
+fn a_process_that_serves_nothing_discovers_through_the_seed() {
+    let shop = shop();
+    let gossip = [
+        ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
+        ("GDD_MEM_HOST", "127.0.0.1"),
+        ("GDD_MEM_PORT", "0"),
+        ("GDD_MEM_NAME", "shop-1"),
+        ("GDD_SERVICE_NAME", "shop"),
+    ];
+    let server = start(shop, &gossip, None).expect("shop serves with gossip");
+    let seed = server.gossip_addr().to_string();
+    let called = Command::new(shop)
+        .arg("discover")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GDD_MEM_SEED", &seed)
+        .env("GDD_MEM_HOST", "127.0.0.1")
+        .env("GDD_MEM_PORT", "0")
+        .output()
+        .expect("shop discover runs");
+    let stdout = String::from_utf8_lossy(&called.stdout);
+    assert!(called.status.success(), "{stdout}{}", String::from_utf8_lossy(&called.stderr));
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), CALLED);
+    // Without a seed there is nothing to join: the call fails saying so, it does not hang.
+    let alone = Command::new(shop)
+        .arg("discover")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .expect("shop discover runs");
+    assert!(!alone.status.success());
+    assert!(
+        String::from_utf8_lossy(&alone.stderr).contains("no instance of service \"shop\""),
+        "{}",
+        String::from_utf8_lossy(&alone.stderr)
     );
 }
