@@ -16,7 +16,7 @@ use http::HeaderMap;
 
 use crate::body::UploadFile;
 use crate::deadline::Deadline;
-use crate::server::{GeneratedId, X_REQUEST_ID};
+use crate::request_id::{GeneratedId, X_REQUEST_ID};
 use crate::Error;
 
 /// The request as the generated handler sees it.

@@ -20,7 +20,7 @@ use crate::deadline::Deadline;
 use crate::fast_hash::BuildFastHasher;
 use crate::metrics::UNMATCHED;
 use crate::request::{bad_percent_encoding, percent_decode_strict, too_large, Request};
-use crate::server::GeneratedId;
+use crate::request_id::GeneratedId;
 use crate::service::{BoxFuture, Service};
 use crate::{reply, Error};
 

@@ -22,9 +22,9 @@ use crate::metrics::Metrics;
 use crate::openapi::ApiBuilder;
 use crate::registry::ClusterView;
 use crate::request::Request;
-use crate::server::ServerState;
 use crate::service::{BoxFuture, Route, Service, Verb};
 use crate::{reply, Error};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const fn get(path: &'static str, operation: &'static str) -> Route {
     Route { verb: Verb::Get, path, operation }
@@ -218,5 +218,18 @@ mod tests {
         assert!(!constant_time_eq(b"admin:admin", b"admin:admiN"));
         assert!(!constant_time_eq(b"admin:admin", b"admin:admin2"));
         assert!(!constant_time_eq(b"", b"x"));
+    }
+}
+
+/// Shared state of a running server: readiness, for probes and shutdown.
+#[derive(Debug, Default)]
+pub struct ServerState {
+    pub(crate) ready: AtomicBool,
+}
+
+impl ServerState {
+    /// True while the server accepts work: after start, before shutdown begins.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
     }
 }

@@ -271,7 +271,10 @@ fn a_panicking_handler_is_500_and_the_server_keeps_serving() {
     assert_eq!(r.json()["code"], 500);
     assert!(r.message().contains("panicked"));
     assert_eq!(get(svc.addr, "/user?id=2").status, 200);
-    assert!(svc.output().contains("get_panic panics on purpose"), "the panic is logged");
+    // The log line comes through a pipe and a reader thread: wait for it, boundedly.
+    doudou_tests::poll(std::time::Duration::from_secs(10), "the panic's log line", || {
+        svc.output().contains("get_panic panics on purpose").then_some(())
+    });
 }
 
 #[test]

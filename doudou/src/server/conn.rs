@@ -25,7 +25,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::server::Stack;
+use super::stack::Stack;
 
 /// What the connection's task and its watchdog share.
 #[derive(Default)]

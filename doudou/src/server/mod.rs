@@ -1,0 +1,326 @@
+//! The HTTP server: the builder ([`Server`]), a running server ([`Running`]) and why one
+//! could not start ([`StartError`]).
+//!
+//! A request flows one way: [`accept`] takes a connection (at most `GDD_MAX_CONNECTIONS`),
+//! `conn` serves it with hyper, [`stack`] runs the default middleware (request id, metrics,
+//! access log, panic -> 500, gzip, the user's tower layers), then the router finds the
+//! route and the service's handler binds the parameters and calls the method. On SIGINT or
+//! SIGTERM ([`shutdown`]) the server stops accepting, lets in-flight requests finish within
+//! `GDD_GRACE_TIMEOUT`, leaves the gossip cluster and returns.
+
+mod accept;
+mod conn;
+mod shutdown;
+mod stack;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use http::Response;
+use hyper::body::Incoming;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, ServiceExt};
+
+use crate::body::{Body, BoxError};
+use crate::config::DiscoveryMode;
+use crate::config::{Config, ConfigError};
+use crate::manage::{self, Manage};
+use crate::metrics::Metrics;
+use crate::registry::{self, ClusterView, Gossip, GossipError, LocalNode, Member};
+use crate::router::{Mount, RouteError, Router};
+use crate::service::Service;
+use crate::{logging, panics, reply, Error};
+use accept::accept_loop;
+use stack::Stack;
+
+/// The HTTP service that user layers wrap.
+pub type HttpService = BoxCloneSyncService<http::Request<Incoming>, Response<Body>, Infallible>;
+
+type LayerFn = Box<dyn FnOnce(HttpService) -> HttpService + Send>;
+
+/// Why a server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration did not load.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Routes clash.
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    /// The listening socket could not be opened.
+    #[error("cannot listen on {addr} (GDD_HOST/GDD_PORT): {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Gossip could not start.
+    #[error(transparent)]
+    Gossip(#[from] GossipError),
+    /// The service refused to start, for the reason given.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Builds and runs a doudou HTTP server.
+///
+/// ```no_run
+/// # async fn run(users: impl doudou::Service) -> Result<(), doudou::StartError> {
+/// doudou::Server::new().service(users).run().await
+/// # }
+/// ```
+pub struct Server {
+    config: Option<Config>,
+    mounts: Vec<Mount>,
+    layers: Vec<LayerFn>,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// A server that is listening; [`Running::wait`] serves until a signal or [`Running::shutdown`].
+#[derive(Debug)]
+pub struct Running {
+    addr: SocketAddr,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+    state: Arc<ServerState>,
+    cluster: Option<Arc<Gossip>>,
+}
+
+impl Running {
+    /// This server's gossip node, with `GDD_SERVICE_DISCOVERY_MODE=memberlist`: a handle for
+    /// `Client::discover_in` when the process runs more than one server.
+    pub fn cluster(&self) -> Option<&Arc<Gossip>> {
+        self.cluster.as_ref()
+    }
+
+    /// The address the server listens on (useful with `GDD_PORT=0`).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Readiness and other shared state.
+    pub fn state(&self) -> &Arc<ServerState> {
+        &self.state
+    }
+
+    /// Starts a graceful shutdown, as SIGTERM does, and waits for it to finish.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+
+    /// Serves until SIGINT/SIGTERM (or [`Running::shutdown`] from elsewhere) and the drain end.
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+impl Server {
+    /// A server that loads its configuration from the environment when it starts.
+    pub fn new() -> Self {
+        Self { config: None, mounts: Vec::new(), layers: Vec::new() }
+    }
+
+    /// Uses `config` instead of loading it from the environment.
+    #[must_use]
+    pub fn with_config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Serves the routes of `service` (a generated `{Trait}Server`) under `GDD_ROUTE_ROOT_PATH`.
+    #[must_use]
+    pub fn service(mut self, service: impl Service) -> Self {
+        self.mounts.push(Mount { service: Arc::new(service), prefixed: true });
+        self
+    }
+
+    /// Wraps the routes in a tower layer (authentication, rate limits, CORS, ...). Layers
+    /// run in the order added, the last added outermost, inside doudou's default stack.
+    #[must_use]
+    pub fn layer<L, S, B>(mut self, layer: L) -> Self
+    where
+        L: Layer<HttpService, Service = S> + Send + 'static,
+        S: tower::Service<http::Request<Incoming>, Response = Response<B>> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.layers
+            .push(Box::new(move |inner: HttpService| BoxCloneSyncService::new(Recover(layer.layer(inner)))));
+        self
+    }
+
+    /// The business routes alone, handled in memory by [`Router::handle`]: for tests and
+    /// benchmarks of services (no socket, no management routes, no middleware).
+    pub fn into_router(self, config: &Config) -> Result<Router, StartError> {
+        Ok(Router::new(self.mounts, config)?)
+    }
+
+    /// Loads the configuration, binds, serves until SIGINT or SIGTERM, drains and returns.
+    pub async fn run(self) -> Result<(), StartError> {
+        self.start().await?.wait().await;
+        Ok(())
+    }
+
+    /// Loads the configuration and binds; serving goes on in the background.
+    pub async fn start(self) -> Result<Running, StartError> {
+        let config = match self.config {
+            Some(c) => c,
+            None => Config::from_env()?,
+        };
+        refuse_default_credentials_in_prod(&config)?;
+        logging::init(&config);
+        panics::install_hook();
+        for (unknown, closest) in config.unknown_vars() {
+            match closest {
+                Some(known) => {
+                    tracing::warn!("{unknown} is not a doudou setting and is ignored; did you mean {known}?")
+                }
+                None => tracing::warn!("{unknown} is not a doudou setting and is ignored"),
+            }
+        }
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+
+        let services: Vec<Arc<dyn Service>> = self.mounts.iter().map(|m| m.service.clone()).collect();
+        let build = services.first().map(|s| s.build_info()).unwrap_or_default();
+        let state = Arc::new(ServerState::default());
+        let metrics = if config.manage_enable {
+            let metrics = Metrics::new(&config.service_name, &build)
+                .map_err(|e| StartError::Refused(format!("cannot register the metrics: {e}")))?;
+            Some(Arc::new(metrics))
+        } else {
+            None
+        };
+        let gossip = match config.discovery_mode {
+            DiscoveryMode::Memberlist => Some(Gossip::start(&config, addr.port(), build).await?),
+            DiscoveryMode::None => None,
+        };
+        if let Some(g) = &gossip {
+            registry::install(g);
+        }
+        let cluster: Arc<dyn ClusterView> = match &gossip {
+            Some(g) => g.clone(),
+            None => Arc::new(LocalNode(Member::local(&config, addr, build))),
+        };
+        let manage = Manage::new(
+            &config,
+            metrics.clone(),
+            manage::openapi_document(&config, &services),
+            cluster,
+            state.clone(),
+        );
+        let mut mounts = self.mounts;
+        mounts.push(Mount { service: Arc::new(manage), prefixed: false });
+        let router = Router::new(mounts, &config)?;
+        let layered = (!self.layers.is_empty()).then(|| {
+            let mut service = HttpService::new(router.clone());
+            for layer in self.layers {
+                service = layer(service);
+            }
+            service
+        });
+        let stop = CancellationToken::new();
+        let stack = Stack::new(router, layered, &config, metrics);
+        // Ready before the address is announced: whoever saw it may probe at once.
+        state.ready.store(true, Ordering::Release);
+        let cluster = gossip.clone();
+        let task = tokio::spawn(accept_loop(
+            listener,
+            stack,
+            Arc::new(config.clone()),
+            state.clone(),
+            stop.clone(),
+            gossip,
+        ));
+        tracing::info!(service = %config.service_name, env = %config.env, "listening on http://{addr}");
+        Ok(Running { addr, stop, task, state, cluster })
+    }
+}
+
+/// The seed document says never to keep admin/admin; in production (`GDD_ENV` prod or
+/// production, any case) doudou refuses the password `admin`, whatever the user, and an empty one.
+fn refuse_default_credentials_in_prod(config: &Config) -> Result<(), StartError> {
+    let weak = config.manage_pass.is_empty() || config.manage_pass == "admin";
+    if config.is_production() && config.manage_enable && weak {
+        return Err(StartError::Refused(format!(
+            "GDD_ENV={} with the default (or an empty) management password: set GDD_MANAGE_USER and \
+             GDD_MANAGE_PASS to your own credentials, or set GDD_MANAGE_ENABLE=false",
+            config.env
+        )));
+    }
+    Ok(())
+}
+
+/// Runs `service` with the configuration of the environment: for `fn main`.
+///
+/// Builds a Tokio runtime, serves until SIGINT or SIGTERM, and exits the process: 0 after a
+/// clean shutdown, 1 with the reason on standard error if the service cannot start.
+pub fn serve(service: impl Service) -> ! {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the Tokio runtime: {e}");
+            std::process::exit(1)
+        }
+    };
+    match runtime.block_on(Server::new().service(service).run()) {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+/// Turns a user layer's errors into 500 responses and its body into doudou's.
+#[derive(Clone)]
+struct Recover<S>(S);
+
+impl<S, B> tower::Service<http::Request<Incoming>> for Recover<S>
+where
+    S: tower::Service<http::Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = crate::service::BoxFuture<Result<Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<Incoming>) -> Self::Future {
+        let svc = self.0.clone();
+        Box::pin(async move {
+            Ok(match svc.oneshot(req).await {
+                Ok(resp) => resp.map(Body::new),
+                Err(e) => reply::error(&Error::internal(e.into().to_string())),
+            })
+        })
+    }
+}
+
+pub use crate::manage::ServerState;

@@ -1,0 +1,208 @@
+//! The default middleware around the routes, per request: request id, metrics, access log,
+//! panic -> 500 and gzip, then the user's tower layers.
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::header::HeaderValue;
+use http::Response;
+use hyper::body::Incoming;
+use tower::Layer;
+use tower_http::catch_panic::CatchPanic;
+use tower_http::compression::{Compression, CompressionLayer};
+
+use super::HttpService;
+use crate::body::{Body, BoxError};
+use crate::config::Config;
+use crate::metrics::UNMATCHED;
+use crate::metrics::{Metrics, RouteMetrics};
+use crate::panics;
+use crate::request_id::{valid_request_id, GeneratedId, RequestIds, X_REQUEST_ID};
+use crate::router::{RemoteAddr, RouteIndex, Router};
+use crate::service::BoxFuture;
+
+/// The default middleware around the routes, applied per request: request id, metrics,
+/// access log, and gzip. Without user layers a request goes straight to the router, with no
+/// tower service to clone or box; compression and user layers take the tower path.
+#[derive(Clone)]
+pub(crate) struct Stack(Arc<StackInner>);
+
+struct StackInner {
+    router: Router,
+    gzip: Option<Compression<Router>>,
+    layered: Option<CatchPanic<Compression<HttpService>, PanicTo500>>,
+    log_requests: bool,
+    ids: RequestIds,
+    metrics: Option<RouteMetrics>,
+}
+
+/// Whether an `Accept-Encoding` value may accept gzip: a quick look that sends the request
+/// through the compression layer, which then reads the header properly (q-values and all).
+fn may_accept_gzip(accept_encoding: &HeaderValue) -> bool {
+    accept_encoding.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"gzip"))
+}
+
+/// Calls a tower stack (compression, user layers); the route comes back in an extension.
+fn call_tower<S, B>(mut svc: S, req: http::Request<Incoming>) -> BoxFuture<(Response<Body>, Option<usize>)>
+where
+    S: tower::Service<http::Request<Incoming>, Response = Response<B>, Error = Infallible>,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let call = svc.call(req);
+    Box::pin(async move {
+        let resp = match call.await {
+            Ok(resp) => resp.map(Body::new),
+            Err(never) => match never {},
+        };
+        let route = resp.extensions().get::<RouteIndex>().map(|r| r.0);
+        (resp, route)
+    })
+}
+
+impl Stack {
+    pub(super) fn new(
+        router: Router,
+        layered: Option<HttpService>,
+        config: &Config,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Self {
+        let compression = if config.enable_response_gzip {
+            CompressionLayer::new()
+        } else {
+            CompressionLayer::new().no_gzip()
+        };
+        let layered = layered.map(|service| {
+            tower::ServiceBuilder::new()
+                .layer(tower_http::catch_panic::CatchPanicLayer::custom(PanicTo500))
+                .layer(compression.clone())
+                .service(service)
+        });
+        let gzip = config.enable_response_gzip.then(|| compression.layer(router.clone()));
+        let metrics = metrics.map(|m| m.routes(router.templates()));
+        Self(Arc::new(StackInner {
+            router,
+            gzip,
+            layered,
+            log_requests: config.log_req_enable,
+            ids: RequestIds::new(),
+            metrics,
+        }))
+    }
+
+    /// Starts handling one request. Everything before the handler is done here, at once, so
+    /// the future hyper keeps per request holds only what the answer needs.
+    pub(crate) fn handle(&self, mut req: http::Request<Incoming>, remote: SocketAddr) -> Handled {
+        let started = Instant::now();
+        let stack = &*self.0;
+        // One scan of the few header names, cheaper than two lookups by hash.
+        let (mut given, mut gzip) = (None, false);
+        for (name, value) in req.headers() {
+            if *name == X_REQUEST_ID {
+                given = given.or(Some(value));
+            } else if *name == http::header::ACCEPT_ENCODING {
+                gzip = gzip || stack.gzip.is_some() && may_accept_gzip(value);
+            }
+        }
+        let given = given.filter(|v| valid_request_id(v)).cloned();
+        // The handler sees a generated id in `Request::headers` (only if it asks for them),
+        // user layers and compression in the request's headers.
+        let generated = given.is_none().then(|| stack.ids.next());
+        let tower_path = stack.layered.is_some() || gzip;
+        if let (Some(id), true) = (&generated, tower_path) {
+            req.headers_mut().insert(X_REQUEST_ID, id.clone());
+        }
+        let method = req.method().clone();
+        let access_log = stack.log_requests.then(|| Box::new((req.uri().clone(), remote)));
+        let routed = if let Some(layered) = &stack.layered {
+            req.extensions_mut().insert(RemoteAddr(remote));
+            Routed::Tower { call: call_tower(layered.clone(), req) }
+        } else if let Some(gzip) = stack.gzip.as_ref().filter(|_| tower_path) {
+            req.extensions_mut().insert(RemoteAddr(remote));
+            Routed::Tower { call: call_tower(gzip.clone(), req) }
+        } else {
+            let generated = generated.as_ref().and_then(GeneratedId::of);
+            Routed::Direct {
+                call: stack.router.dispatch(req.map(Body::incoming), remote, started, generated),
+            }
+        };
+        let id = given.or(generated);
+        Handled { routed, stack: self.clone(), started, method, id, access_log }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request on its way through the stack; on completion it records the metrics, writes
+    /// the access log line and sets `X-Request-ID` on the response.
+    pub(crate) struct Handled {
+        #[pin]
+        routed: Routed,
+        stack: Stack,
+        started: Instant,
+        method: http::Method,
+        id: Option<HeaderValue>,
+        access_log: Option<Box<(http::Uri, SocketAddr)>>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = RoutedProj]
+    enum Routed {
+        Direct { #[pin] call: crate::router::RouteFuture },
+        Tower { call: BoxFuture<(Response<Body>, Option<usize>)> },
+    }
+}
+
+impl std::future::Future for Handled {
+    type Output = Result<Response<Body>, Infallible>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        let routed = this.routed.project();
+        let (mut resp, route) = std::task::ready!(panics::handling(|| match routed {
+            RoutedProj::Direct { call } => call.poll(cx),
+            RoutedProj::Tower { call } => call.as_mut().poll(cx),
+        }));
+        let stack = &*this.stack.0;
+        if let Some(panic) = resp.extensions_mut().remove::<panics::CaughtPanic>() {
+            panics::report(route.and_then(|r| stack.router.template(r)).unwrap_or(UNMATCHED), &panic);
+        }
+        let elapsed = this.started.elapsed();
+        if let Some(metrics) = &stack.metrics {
+            metrics.record(route, this.method, resp.status().as_u16(), elapsed);
+        }
+        if let Some(log) = this.access_log.take() {
+            let (uri, remote) = *log;
+            tracing::info!(
+                target: "doudou::access",
+                method = %this.method, %uri, route = route.and_then(|r| stack.router.template(r)).unwrap_or("-"),
+                status = resp.status().as_u16(), micros = elapsed.as_micros() as u64,
+                request_id = this.id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or_default(),
+                remote = %remote, "request"
+            );
+        }
+        if let Some(id) = this.id.take() {
+            resp.headers_mut().insert(X_REQUEST_ID, id);
+        }
+        std::task::Poll::Ready(Ok(resp))
+    }
+}
+
+/// A panicking handler answers 500 with the JSON error shape; the panic is logged.
+#[derive(Clone, Copy)]
+struct PanicTo500;
+
+impl tower_http::catch_panic::ResponseForPanic for PanicTo500 {
+    type ResponseBody = String;
+
+    fn response_for_panic(&mut self, panic: Box<dyn Any + Send + 'static>) -> Response<String> {
+        panics::response(panic)
+    }
+}
