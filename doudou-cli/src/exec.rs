@@ -6,7 +6,7 @@ use std::process::Command;
 use crate::CliError;
 
 /// Finds `program` on PATH.
-pub fn find(program: &str, hint: &'static str) -> Result<PathBuf, CliError> {
+pub(crate) fn find(program: &str, hint: &'static str) -> Result<PathBuf, CliError> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
@@ -27,7 +27,7 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// Prints `$ program args...`, runs it with inherited output, and fails with its status.
-pub fn run(program: &Path, name: &str, args: &[String]) -> Result<(), CliError> {
+pub(crate) fn run(program: &Path, name: &str, args: &[String]) -> Result<(), CliError> {
     let line =
         std::iter::once(name.to_owned()).chain(args.iter().map(|a| quote(a))).collect::<Vec<_>>().join(" ");
     println!("$ {line}");

@@ -3,29 +3,14 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use crate::{exec, manifest, scaffold, CliError, Tool};
 
 /// `yyyyMMddHHmmss` in UTC.
-pub fn version_stamp(now: SystemTime) -> String {
-    let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-/// Howard Hinnant's days-to-civil conversion.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+pub(crate) fn version_stamp(now: SystemTime) -> String {
+    let stamp = time::macros::format_description!("[year][month][day][hour][minute][second]");
+    time::OffsetDateTime::from(now).format(&stamp).unwrap_or_default()
 }
 
 fn git_commit() -> Option<String> {
@@ -37,7 +22,7 @@ fn git_commit() -> Option<String> {
 }
 
 /// `push`.
-pub fn push(repo: Option<&str>, prefix: &str, tool: Tool) -> Result<(), CliError> {
+pub(crate) fn push(repo: Option<&str>, prefix: &str, tool: Tool) -> Result<(), CliError> {
     let svc = scaffold::current_service()?;
     if !Path::new("Dockerfile").is_file() {
         return Err(CliError::Invalid(
@@ -86,6 +71,7 @@ pub fn push(repo: Option<&str>, prefix: &str, tool: Tool) -> Result<(), CliError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn stamps_are_utc_calendar_times() {

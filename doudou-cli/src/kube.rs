@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::{exec, scaffold, CliError};
 
 /// `kubectl {verb} -f FILE`, FILE defaulting to `<service>_statefulset.yaml`.
-pub fn run(verb: &str, file: Option<PathBuf>) -> Result<(), CliError> {
+pub(crate) fn run(verb: &str, file: Option<PathBuf>) -> Result<(), CliError> {
     let file = match file {
         Some(f) => f,
         None => PathBuf::from(format!("{}_statefulset.yaml", scaffold::current_service()?)),

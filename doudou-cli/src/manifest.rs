@@ -8,7 +8,7 @@ use crate::CliError;
 
 /// Returns `text` with the image of the workload's container named `container` (or of its
 /// only container) set to `image`.
-pub fn set_image(text: &str, container: &str, image: &str) -> Result<String, String> {
+pub(crate) fn set_image(text: &str, container: &str, image: &str) -> Result<String, String> {
     let mut docs: Vec<Value> = serde_yaml::Deserializer::from_str(text)
         .map(Value::deserialize)
         .collect::<Result<_, _>>()
@@ -50,7 +50,12 @@ pub fn set_image(text: &str, container: &str, image: &str) -> Result<String, Str
 }
 
 /// Sets the image in the manifest at `path`, creating it from the template if missing.
-pub fn update_file(path: &std::path::Path, svc: &str, kind: &str, image: &str) -> Result<(), CliError> {
+pub(crate) fn update_file(
+    path: &std::path::Path,
+    svc: &str,
+    kind: &str,
+    image: &str,
+) -> Result<(), CliError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -43,7 +43,7 @@ fn render(env: &Environment<'_>, name: &str, ctx: &minijinja::Value) -> Result<S
 
 /// Checks a service name: what Kubernetes accepts as a name (RFC 1123 label), which also
 /// makes a valid crate and image name.
-pub fn validate_name(name: &str) -> Result<(), CliError> {
+pub(crate) fn validate_name(name: &str) -> Result<(), CliError> {
     let ok = !name.is_empty()
         && name.len() <= 52
         && name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -69,7 +69,7 @@ fn camel(name: &str) -> String {
 }
 
 /// The files of a new service, by relative path.
-pub fn files(
+pub(crate) fn files(
     svc: &str,
     doudou_dependency: &str,
     namespace: &str,
@@ -117,7 +117,7 @@ pub fn files(
 }
 
 /// The manifests alone (for `push` when they are missing).
-pub fn manifest(svc: &str, kind: &str, image: &str) -> Result<String, CliError> {
+pub(crate) fn manifest(svc: &str, kind: &str, image: &str) -> Result<String, CliError> {
     let wanted = format!("{svc}_{kind}.yaml");
     files(svc, "\"0.1\"", "default", image)?
         .into_iter()
@@ -127,12 +127,12 @@ pub fn manifest(svc: &str, kind: &str, image: &str) -> Result<String, CliError> 
 }
 
 /// The image a fresh manifest names until `push` sets a real one.
-pub fn placeholder_image(svc: &str) -> String {
+pub(crate) fn placeholder_image(svc: &str) -> String {
     format!("{svc}:0.1.0")
 }
 
 /// `init DIR`.
-pub fn init(
+pub(crate) fn init(
     dir: &Path,
     name: Option<&str>,
     doudou_path: Option<&Path>,
@@ -195,7 +195,7 @@ pub fn init(
 }
 
 /// The service of the current directory: its Cargo.toml's package name.
-pub fn current_service() -> Result<String, CliError> {
+pub(crate) fn current_service() -> Result<String, CliError> {
     let path = PathBuf::from("Cargo.toml");
     let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => CliError::Invalid(

@@ -15,6 +15,7 @@ use config::{Map, Source, Value};
 
 /// Everything that can stop configuration from loading.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// A variable is set to a value that does not parse.
     #[error("invalid value {value:?} for {var}: expected {expected}; fix or unset {var}")]

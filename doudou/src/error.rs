@@ -33,6 +33,12 @@ impl Error {
         Self { status, code: i64::from(status.as_u16()), message: message.into() }
     }
 
+    /// The response doudou answers with for this error: its status and the JSON body
+    /// `{"code", "message"}`. For your own tower layers, so that they answer like doudou.
+    pub fn to_response(&self) -> http::Response<crate::body::Body> {
+        crate::reply::error(self)
+    }
+
     /// 400 Bad Request.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)

@@ -6,7 +6,6 @@ pub mod client;
 pub mod config;
 mod deadline;
 mod error;
-mod fast_hash;
 mod logging;
 mod manage;
 pub mod metrics;
@@ -14,8 +13,8 @@ pub mod openapi;
 mod panics;
 pub mod promsd;
 pub mod registry;
-pub mod reply;
-pub mod request;
+mod reply;
+mod request;
 mod request_id;
 pub mod router;
 pub mod sd;
@@ -43,8 +42,8 @@ pub mod __private {
         ViaScalar, MAX_PARAMS,
     };
     pub use crate::client::{Call, Client, Reply};
+    pub use crate::metrics::RouteMetrics;
     pub use crate::openapi::{ApiBuilder, Operation};
-    pub use crate::reply;
     pub use crate::request::Request;
     pub use crate::service::{BoxFuture, Route, Service, Verb};
     pub use crate::{Error, FileDownload, UploadFile};

@@ -14,8 +14,8 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::{Counter, MetricFamily, MetricType};
 use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntGauge, Opts, Registry, TextEncoder};
 
-use crate::fast_hash::BuildFastHasher;
 use crate::service::BuildInfo;
+use rustc_hash::FxBuildHasher;
 
 /// The metrics of one server.
 pub struct Metrics {
@@ -164,13 +164,14 @@ impl Metrics {
     }
 
     /// The metrics of a router's routes, indexed like `templates`.
+    #[doc(hidden)]
     pub fn routes(self: &Arc<Self>, templates: Vec<Arc<str>>) -> RouteMetrics {
         let ok = (0..templates.len() * METHOD_SLOTS).map(|_| OnceLock::new()).collect();
         RouteMetrics {
             metrics: self.clone(),
             templates: templates.into_boxed_slice(),
             ok,
-            others: RwLock::new(HashMap::with_hasher(BuildFastHasher)),
+            others: RwLock::new(HashMap::with_hasher(FxBuildHasher)),
         }
     }
 
@@ -218,13 +219,14 @@ fn observe(series: &Series, elapsed: Duration) {
 /// The request metrics of one router, by route index, keeping each series once looked up. A
 /// request answered 200 finds its series in a slot of its own (route, method) with one atomic
 /// load; any other status takes a read lock and a hash lookup.
+#[doc(hidden)]
 pub struct RouteMetrics {
     metrics: Arc<Metrics>,
     templates: Box<[Arc<str>]>,
     /// `route * METHOD_SLOTS + method code`: the series of status 200.
     ok: Box<[OnceLock<Series>]>,
     /// `(route + 1 or 0 for unmatched, method code, status)`: the other series seen.
-    others: RwLock<HashMap<(usize, u8, u16), Series, BuildFastHasher>>,
+    others: RwLock<HashMap<(usize, u8, u16), Series, FxBuildHasher>>,
 }
 
 impl std::fmt::Debug for RouteMetrics {

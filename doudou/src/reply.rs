@@ -10,7 +10,7 @@ use crate::Error;
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// The response of an error: its status and `{"code", "message"}`.
-pub fn error(err: &Error) -> Response<Body> {
+pub(crate) fn error(err: &Error) -> Response<Body> {
     let mut resp = Response::new(Body::full(err.to_json()));
     *resp.status_mut() = err.status();
     resp.headers_mut().insert(CONTENT_TYPE, JSON);
@@ -23,7 +23,7 @@ pub fn error(err: &Error) -> Response<Body> {
 const JSON_BUFFER: usize = 1024;
 
 /// `Ok(v)` -> 200 with `v` as JSON.
-pub fn json<T: Serialize, E: Into<Error>>(result: Result<T, E>) -> Response<Body> {
+pub(crate) fn json<T: Serialize, E: Into<Error>>(result: Result<T, E>) -> Response<Body> {
     match result {
         Ok(value) => match to_json(&value) {
             Ok(bytes) => {
@@ -44,7 +44,7 @@ fn to_json<T: Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
 }
 
 /// `Ok(())` -> 204 No Content.
-pub fn empty<E: Into<Error>>(result: Result<(), E>) -> Response<Body> {
+pub(crate) fn empty<E: Into<Error>>(result: Result<(), E>) -> Response<Body> {
     match result {
         Ok(()) => {
             let mut resp = Response::new(Body::empty());
@@ -56,7 +56,7 @@ pub fn empty<E: Into<Error>>(result: Result<(), E>) -> Response<Body> {
 }
 
 /// `Ok(file)` -> 200 streaming the file as an attachment.
-pub fn download<E: Into<Error>>(result: Result<FileDownload, E>) -> Response<Body> {
+pub(crate) fn download<E: Into<Error>>(result: Result<FileDownload, E>) -> Response<Body> {
     match result {
         Ok(file) => {
             let (filename, content_type, len, body) = file.into_parts();

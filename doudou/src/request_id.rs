@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use http::header::{HeaderName, HeaderValue};
 
 /// The request-id header.
-pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// A generated request id by value: what the handler's `Request` keeps, so handing it over
 /// touches no reference count.

@@ -17,12 +17,12 @@ use hyper::body::Incoming;
 
 use crate::body::Body;
 use crate::deadline::Deadline;
-use crate::fast_hash::BuildFastHasher;
 use crate::metrics::UNMATCHED;
 use crate::request::{bad_percent_encoding, percent_decode_strict, too_large, Request};
 use crate::request_id::GeneratedId;
 use crate::service::{BoxFuture, Service};
 use crate::{reply, Error};
+use rustc_hash::FxBuildHasher;
 
 /// Where a request goes: a service and the index of its route.
 #[derive(Clone, Copy)]
@@ -57,7 +57,7 @@ pub(crate) struct Mount {
 
 struct Inner {
     /// Paths without parameters, looked up before the matcher: most routes are static.
-    statics: HashMap<Box<str>, usize, BuildFastHasher>,
+    statics: HashMap<Box<str>, usize, FxBuildHasher>,
     matcher: matchit::Router<usize>,
     endpoints: Vec<Endpoint>,
     services: Vec<Arc<dyn Service>>,

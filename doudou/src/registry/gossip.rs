@@ -44,10 +44,11 @@ type Delegate = CompositeDelegate<
 >;
 
 /// The default gossip port.
-pub const DEFAULT_PORT: u16 = 7946;
+pub(super) const DEFAULT_PORT: u16 = 7946;
 
 /// Why gossip could not start or an operation on it failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum GossipError {
     /// A setting cannot be used.
     #[error("{0}")]

@@ -410,7 +410,7 @@ pub fn hostname() -> String {
 
 /// The address peers reach us at: the bound address if specific, else the first private IPv4
 /// of an interface, else the first non-loopback one, else loopback.
-pub fn advertised_http_host(bound: IpAddr) -> IpAddr {
+pub(crate) fn advertised_http_host(bound: IpAddr) -> IpAddr {
     if !bound.is_unspecified() {
         return bound;
     }
@@ -418,7 +418,7 @@ pub fn advertised_http_host(bound: IpAddr) -> IpAddr {
 }
 
 /// The first private IPv4 address of this machine's interfaces (else any non-loopback one).
-pub fn first_private_ip() -> Option<IpAddr> {
+pub(crate) fn first_private_ip() -> Option<IpAddr> {
     let addrs: Vec<IpAddr> = if_addrs::get_if_addrs()
         .ok()?
         .into_iter()

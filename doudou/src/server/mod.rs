@@ -44,6 +44,7 @@ type LayerFn = Box<dyn FnOnce(HttpService) -> HttpService + Send>;
 
 /// Why a server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StartError {
     /// The configuration did not load.
     #[error(transparent)]

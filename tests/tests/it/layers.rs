@@ -41,7 +41,7 @@ fn bearer_auth(
         async move {
             let allowed = req.headers().get("authorization").is_some_and(|v| v == "Bearer let-me-in");
             if !allowed {
-                return Ok(doudou::reply::error(&doudou::Error::unauthorized("a bearer token is required")));
+                return Ok(doudou::Error::unauthorized("a bearer token is required").to_response());
             }
             tower::ServiceExt::oneshot(inner, req).await
         }
