@@ -13,15 +13,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use memberlist::delegate::{
-    AliveDelegate, CompositeDelegate, EventDelegate, MergeDelegate, NodeDelegate, PingDelegate, VoidDelegate,
-};
+use memberlist::delegate::{CompositeDelegate, VoidDelegate};
 use memberlist::net::NetTransportOptions;
 use memberlist::proto::MaybeResolvedAddress;
-use memberlist::proto::{
-    CIDRsPolicy, ChecksumAlgorithm, EncryptionAlgorithm, Label, Meta as WireMeta, NodeId, NodeState,
-    SecretKey,
-};
+use memberlist::proto::{CIDRsPolicy, ChecksumAlgorithm, EncryptionAlgorithm, Label, NodeId, SecretKey};
 use memberlist::tokio::{TokioNetTransport, TokioSocketAddrResolver, TokioTcp};
 use memberlist::{Memberlist, Options};
 use sha2::Digest;
@@ -42,6 +37,8 @@ type Delegate = CompositeDelegate<
     MetaSource,
     Acks,
 >;
+
+use super::delegates::{Acks, CidrGuard, Events, MetaSource};
 
 /// The default gossip port.
 pub(super) const DEFAULT_PORT: u16 = 7946;
@@ -86,135 +83,6 @@ impl std::fmt::Debug for Gossip {
             .field("name", &self.name)
             .field("advertise", &self.advertise)
             .finish_non_exhaustive()
-    }
-}
-
-/// Refuses nodes outside `GDD_MEM_CIDRS_ALLOWED`, on whichever side learns of them; and
-/// refuses to merge any state while this node itself is outside, because the peers' transport
-/// drops its packets but still answers its join with their state.
-#[derive(Clone)]
-struct CidrGuard {
-    allowed: Arc<Vec<ipnet::IpNet>>,
-    own: IpAddr,
-}
-
-impl CidrGuard {
-    fn allows(&self, ip: IpAddr) -> bool {
-        self.allowed.is_empty() || self.allowed.iter().any(|net| net.contains(&ip))
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0} is outside GDD_MEM_CIDRS_ALLOWED")]
-struct Outsider(SocketAddr);
-
-impl AliveDelegate for CidrGuard {
-    type Id = NodeId;
-    type Address = SocketAddr;
-    type Error = Outsider;
-
-    async fn notify_alive(&self, peer: Arc<NodeState<NodeId, SocketAddr>>) -> Result<(), Outsider> {
-        let addr = *peer.address();
-        if self.allows(addr.ip()) {
-            Ok(())
-        } else {
-            tracing::warn!(node = %peer.id(), %addr, "refusing a node outside GDD_MEM_CIDRS_ALLOWED");
-            Err(Outsider(addr))
-        }
-    }
-}
-
-impl MergeDelegate for CidrGuard {
-    type Id = NodeId;
-    type Address = SocketAddr;
-    type Error = Outsider;
-
-    async fn notify_merge(&self, peers: Arc<[NodeState<NodeId, SocketAddr>]>) -> Result<(), Outsider> {
-        if !self.allows(self.own) {
-            tracing::error!(own = %self.own, "this node's gossip address is outside GDD_MEM_CIDRS_ALLOWED: no peer accepts it");
-            return Err(Outsider(SocketAddr::new(self.own, 0)));
-        }
-        match peers.iter().find(|p| !self.allows(p.address().ip())) {
-            Some(outsider) => {
-                tracing::warn!(node = %outsider.id(), addr = %outsider.address(), "refusing to merge with a node outside GDD_MEM_CIDRS_ALLOWED");
-                Err(Outsider(*outsider.address()))
-            }
-            None => Ok(()),
-        }
-    }
-}
-
-/// Keeps [`Members`] current.
-struct Events {
-    members: Arc<Members>,
-}
-
-impl Events {
-    fn upsert(&self, node: &NodeState<NodeId, SocketAddr>) {
-        match serde_json::from_slice::<Meta>(node.meta().as_bytes()) {
-            Ok(meta) => self.members.upsert(Member::from_meta(node.id().to_string(), *node.address(), &meta)),
-            Err(_) => tracing::debug!(node = %node.id(), "ignoring a member without doudou metadata"),
-        }
-    }
-}
-
-impl EventDelegate for Events {
-    type Id = NodeId;
-    type Address = SocketAddr;
-
-    async fn notify_join(&self, node: Arc<NodeState<NodeId, SocketAddr>>) {
-        tracing::info!(node = %node.id(), addr = %node.address(), "member joined");
-        self.upsert(&node);
-    }
-
-    async fn notify_leave(&self, node: Arc<NodeState<NodeId, SocketAddr>>) {
-        tracing::info!(node = %node.id(), addr = %node.address(), state = %node.state(), "member left");
-        self.members.remove(node.id().as_ref());
-    }
-
-    async fn notify_update(&self, node: Arc<NodeState<NodeId, SocketAddr>>) {
-        tracing::info!(node = %node.id(), "member updated");
-        self.upsert(&node);
-    }
-}
-
-/// Notes every acknowledged probe: memberlist 0.8.5 keeps a member's state (alive, suspect)
-/// to itself, so a member is judged suspect by how long its probes have gone unanswered.
-struct Acks {
-    members: Arc<Members>,
-}
-
-impl PingDelegate for Acks {
-    type Id = NodeId;
-    type Address = SocketAddr;
-
-    async fn ack_payload(&self) -> bytes::Bytes {
-        bytes::Bytes::new()
-    }
-
-    async fn notify_ping_complete(
-        &self,
-        node: Arc<NodeState<NodeId, SocketAddr>>,
-        _rtt: Duration,
-        _payload: bytes::Bytes,
-    ) {
-        self.members.heard_from(node.id().as_ref());
-    }
-}
-
-/// Serves this node's metadata to memberlist.
-struct MetaSource {
-    meta: Arc<RwLock<Meta>>,
-}
-
-impl NodeDelegate for MetaSource {
-    async fn node_meta(&self, limit: usize) -> WireMeta {
-        let bytes = self.meta.read().ok().and_then(|m| serde_json::to_vec(&*m).ok()).unwrap_or_default();
-        if bytes.len() > limit {
-            tracing::error!(len = bytes.len(), limit, "node metadata too large; gossiping none");
-            return WireMeta::empty();
-        }
-        WireMeta::try_from(bytes).unwrap_or_else(|_| WireMeta::empty())
     }
 }
 

@@ -4,6 +4,7 @@
 //! Each node gossips a small metadata record (service name, HTTP port, root path, weight,
 //! build info, start time). [`crate::sd`] turns the members into load-balanced providers.
 
+mod delegates;
 mod gossip;
 
 use std::collections::{BTreeMap, HashMap};

@@ -1,0 +1,174 @@
+//! A method's endpoint (route, binders, result type) and the three things done with it: the
+//! server's [`Handler`], the client's [`call`], the document's [`Operations`].
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use http::Response;
+
+use super::{Answer, Binders, ServiceResult};
+use crate::body::Body;
+use crate::client::Client;
+use crate::openapi::ApiBuilder;
+use crate::reply;
+use crate::request::Request;
+use crate::service::{BoxFuture, Route};
+
+/// A method's route and binders, and its result type: what `#[doudou::service]` asks the
+/// compiler for once per method, for the handler, the client and the document (so that a type
+/// that cannot be bound or answered is reported once).
+#[doc(hidden)]
+pub trait Endpoint<Values>: Send + Sync + 'static {
+    /// The binders.
+    type Binders: Binders<Values = Values>;
+    /// What the method returns.
+    type Output: ServiceResult;
+    /// The route and the binders.
+    fn parts(self) -> (&'static Route, Self::Binders);
+}
+
+/// A route, binders, and the result type as a marker.
+impl<B, O> Endpoint<B::Values> for (&'static Route, B, PhantomData<fn() -> O>)
+where
+    B: Binders,
+    O: ServiceResult,
+{
+    type Binders = B;
+    type Output = O;
+    fn parts(self) -> (&'static Route, B) {
+        (self.0, self.1)
+    }
+}
+
+/// The third element of an endpoint: its result type.
+#[doc(hidden)]
+pub const fn returns<O>() -> PhantomData<fn() -> O> {
+    PhantomData
+}
+
+/// A trait method, `<Impl as Trait>::method`, called with the values of its parameters.
+#[doc(hidden)]
+pub trait Method<'a, T, Values>: Send + Sync + 'static {
+    /// What the method returns.
+    type Output;
+    /// Its future.
+    type Future: Future<Output = Self::Output> + Send + 'a;
+    /// Calls the method.
+    fn call(self, service: &'a T, values: Values) -> Self::Future;
+}
+
+macro_rules! methods {
+    ($($v:ident),*) => {
+        #[allow(non_snake_case)]
+        impl<'a, T: 'a, F, Fut, $($v),*> Method<'a, T, ($($v,)*)> for F
+        where
+            F: FnOnce(&'a T, $($v),*) -> Fut + Send + Sync + 'static,
+            Fut: Future + Send + 'a,
+        {
+            type Output = Fut::Output;
+            type Future = Fut;
+            fn call(self, service: &'a T, ($($v,)*): ($($v,)*)) -> Fut {
+                self(service, $($v),*)
+            }
+        }
+    };
+}
+methods!();
+methods!(A);
+methods!(A, B);
+methods!(A, B, C);
+methods!(A, B, C, D);
+methods!(A, B, C, D, E);
+methods!(A, B, C, D, E, F1);
+methods!(A, B, C, D, E, F1, G);
+methods!(A, B, C, D, E, F1, G, H);
+methods!(A, B, C, D, E, F1, G, H, I);
+methods!(A, B, C, D, E, F1, G, H, I, J);
+methods!(A, B, C, D, E, F1, G, H, I, J, K);
+methods!(A, B, C, D, E, F1, G, H, I, J, K, L);
+methods!(A, B, C, D, E, F1, G, H, I, J, K, L, M);
+methods!(A, B, C, D, E, F1, G, H, I, J, K, L, M, N);
+methods!(A, B, C, D, E, F1, G, H, I, J, K, L, M, N, O);
+methods!(A, B, C, D, E, F1, G, H, I, J, K, L, M, N, O, P);
+
+/// A request to a service implemented by `T`, on its way to the method it was routed to.
+#[doc(hidden)]
+pub struct Handler<T> {
+    request: Request,
+    service: Arc<T>,
+}
+
+impl<T: Send + Sync + 'static> Handler<T> {
+    /// The request `request` to `service`.
+    pub fn new(request: Request, service: Arc<T>) -> Self {
+        Self { request, service }
+    }
+
+    /// Loads the body, binds every parameter, calls the method, answers.
+    pub fn handle<V, E, M>(self, endpoint: E, method: M) -> BoxFuture<Response<Body>>
+    where
+        E: Endpoint<V>,
+        M: for<'a> Method<'a, T, V, Output = E::Output>,
+    {
+        let Self { mut request, service } = self;
+        let (_, binders) = endpoint.parts();
+        Box::pin(async move {
+            if let Some(loading) = request.load_body() {
+                if let Err(e) = loading.await {
+                    return reply::error(&e);
+                }
+            }
+            let values = match binders.bind_all(&mut request) {
+                Ok(values) => values,
+                Err(e) => return reply::error(&e),
+            };
+            if let Some(e) = request.unexpected_field(|name| binders.has(name)) {
+                return reply::error(&e);
+            }
+            drop(request);
+            <E::Output as ServiceResult>::Ok::reply(method.call(&service, values).await.into_result())
+        })
+    }
+}
+
+/// A generated client method: sends the parameters, reads the answer.
+#[doc(hidden)]
+pub fn call<V, E: Endpoint<V>>(
+    client: &Client,
+    endpoint: E,
+    values: V,
+) -> impl Future<Output = E::Output> + Send + '_ {
+    let (route, binders) = endpoint.parts();
+    let mut call = client.call(route.verb.method(), route.path);
+    binders.send_all(values, &mut call);
+    async move {
+        E::Output::from_result(match call.send().await {
+            Ok(reply) => <E::Output as ServiceResult>::Ok::receive(reply).await,
+            Err(e) => Err(e),
+        })
+    }
+}
+
+/// The operations of one service in the OpenAPI document, tagged with its name.
+#[doc(hidden)]
+pub struct Operations<'a> {
+    api: &'a mut ApiBuilder,
+    tag: &'static str,
+}
+
+impl<'a> Operations<'a> {
+    /// Declares the tag `tag`, described by `doc`.
+    pub fn new(api: &'a mut ApiBuilder, tag: &'static str, doc: &str) -> Self {
+        api.tag(tag, doc);
+        Self { api, tag }
+    }
+
+    /// Adds the operation of an endpoint, documented by `doc`.
+    pub fn add<V, E: Endpoint<V>>(&mut self, doc: &str, endpoint: E) {
+        let (route, binders) = endpoint.parts();
+        let mut op = self.api.operation(route.verb, route.path, route.operation, doc, self.tag);
+        binders.describe_all(&mut op);
+        <E::Output as ServiceResult>::Ok::describe(&mut op);
+    }
+}
