@@ -5,25 +5,9 @@ use std::process::Command;
 
 use crate::CliError;
 
-/// Finds `program` on PATH.
+/// Finds `program` on PATH (an executable file).
 pub(crate) fn find(program: &str, hint: &'static str) -> Result<PathBuf, CliError> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| is_executable(p))
-        .ok_or_else(|| CliError::MissingTool { program: program.to_owned(), hint })
-}
-
-fn is_executable(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    }
-    #[cfg(not(unix))]
-    {
-        path.is_file()
-    }
+    which::which(program).map_err(|_| CliError::MissingTool { program: program.to_owned(), hint })
 }
 
 /// Prints `$ program args...`, runs it with inherited output, and fails with its status.

@@ -85,8 +85,7 @@ fn yaml_docs(path: &Path) -> Vec<Value> {
 }
 
 fn tool(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file()).unwrap_or_else(|| {
+    which::which(name).unwrap_or_else(|_| {
         panic!("`{name}` is not on PATH: run the tests through scripts/test.sh, which installs it")
     })
 }

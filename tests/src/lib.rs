@@ -288,13 +288,9 @@ pub fn temp_dir(tag: &str) -> PathBuf {
 
 /// A tool the tests drive, from `PATH` (where `scripts/test.sh` installs it).
 pub fn tool(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!("`{name}` is not on PATH: run the tests through scripts/test.sh, which installs it")
-        })
+    which::which(name).unwrap_or_else(|_| {
+        panic!("`{name}` is not on PATH: run the tests through scripts/test.sh, which installs it")
+    })
 }
 
 /// A helper process (Prometheus, a validator) killed when dropped; its output goes to a file.
