@@ -5,6 +5,7 @@ mod client;
 mod gossip;
 mod hardening;
 mod http;
+mod in_memory;
 mod layers;
 mod manage;
 mod outside;

@@ -1,0 +1,128 @@
+//! Routing, binding and the document without a process or a socket: helloworld's router called
+//! in memory (`Server::into_router`, `Router::handle`). What needs the network (the generated
+//! client, gossip, the management routes) stays in the process tests.
+
+use doudou::body::Body;
+use doudou::router::Router;
+use doudou::{Config, Server};
+use helloworld::{helloworld_openapi, Hello, HelloworldServer};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+
+use crate::http::multipart;
+
+fn router() -> Router {
+    Server::new().service(HelloworldServer::new(Hello)).into_router(&Config::defaults()).expect("routes")
+}
+
+/// Answers `method target` with an optional body and its content type: status and JSON body.
+async fn call(method: &str, target: &str, body: Option<(&str, Vec<u8>)>) -> (u16, Value) {
+    let req = http::Request::builder().method(method).uri(target);
+    let req = match body {
+        Some((content_type, bytes)) => req.header("content-type", content_type).body(Body::full(bytes)),
+        None => req.body(Body::empty()),
+    };
+    let resp = router().handle(req.expect("request")).await;
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("JSON") };
+    (status, value)
+}
+
+async fn get(target: &str) -> (u16, Value) {
+    call("GET", target, None).await
+}
+
+#[tokio::test]
+async fn a_catch_all_route_takes_the_rest_of_the_path() {
+    assert_eq!(get("/static/css/site%20v2.css").await, (200, json!("css/site v2.css")));
+    assert_eq!(get("/static/").await.0, 404, "a catch-all matches something");
+    let doc = helloworld_openapi();
+    let params = &doc["paths"]["/static/{rest}"]["get"]["parameters"];
+    assert_eq!(
+        params,
+        &json!([{ "name": "rest", "in": "path", "required": true, "schema": { "type": "string" } }])
+    );
+    assert!(doc["paths"].get("/static/{*rest}").is_none());
+}
+
+#[tokio::test]
+async fn scalars_are_bound_exactly_as_sent() {
+    for (query, c) in [("c=%20", " "), ("c=%09", "\t"), ("c=+", " "), ("c=%C3%BC", "ü")] {
+        let (status, body) = get(&format!("/scalars?{query}")).await;
+        assert_eq!((status, body["c"].clone()), (200, json!(c)), "{query}");
+    }
+    for padded in ["small=%201", "small=1%20", "small=+1", "f=%201.5", "user=%207", "c=ab", "c="] {
+        let (status, body) = get(&format!("/scalars?{padded}")).await;
+        assert_eq!(status, 400, "{padded} must be refused: {body}");
+    }
+    let (status, body) = get("/scalars?small=%2B1&user=7").await;
+    assert_eq!((status, body["small"].clone(), body["user"].clone()), (200, json!(1), json!(7)));
+}
+
+#[tokio::test]
+async fn numbers_out_of_range_or_not_finite_are_refused_naming_the_range() {
+    for f in ["NaN", "nan", "inf", "-inf", "infinity", "1e400", "1e39"] {
+        let (status, body) = get(&format!("/scalars?f={f}")).await;
+        assert_eq!(status, 400, "{f}: {body}");
+        assert!(body["message"].as_str().is_some_and(|m| m.contains("expected a finite number")), "{body}");
+    }
+    let (status, body) = get("/scalars?small=200").await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["message"],
+        "invalid value \"200\" for parameter `small`: expected an integer from -128 to 127"
+    );
+    let (_, body) = get("/scalars?user=-1").await;
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("from 0 to 18446744073709551615")), "{body}");
+}
+
+#[tokio::test]
+async fn an_optional_body_of_null_is_none_and_a_required_one_is_not() {
+    for body in [&b"null"[..], b" null ", b""] {
+        let (status, user) = call("PUT", "/user?id=3", Some(("application/json", body.to_vec()))).await;
+        assert_eq!(
+            (status, user["name"].clone()),
+            (200, json!("user-3")),
+            "{:?}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    let zoe = br#"{"id":1,"name":"Zoe","email":"z@x","active":true}"#.to_vec();
+    assert_eq!(call("PUT", "/user?id=3", Some(("application/json", zoe))).await.1["name"], "Zoe");
+    let (status, _) = call("POST", "/page/users", Some(("application/json", b"null".to_vec()))).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn multipart_text_fields_bind_scalars_without_a_file() {
+    let (ct, body) =
+        multipart(&[("username", None, b"ann"), ("password", None, b"long-enough"), ("age", None, b"30")]);
+    let (status, user) = call("POST", "/sign/up", Some((&ct, body))).await;
+    assert_eq!((status, user["name"].clone()), (200, json!("ann")), "{user}");
+    let (ct, body) =
+        multipart(&[("username", None, b"ann"), ("password", None, b"long-enough"), ("age", None, b"300")]);
+    let (status, err) = call("POST", "/sign/up", Some((&ct, body))).await;
+    assert_eq!(status, 400);
+    assert!(
+        err["message"].as_str().is_some_and(|m| m.contains("`age`: expected an integer from 0 to 255")),
+        "{err}"
+    );
+    // The document puts an upload's scalars in its multipart schema.
+    let doc = helloworld_openapi();
+    let upload = &doc["paths"]["/upload"]["post"];
+    let schema = &upload["requestBody"]["content"]["multipart/form-data"]["schema"];
+    assert_eq!(schema["properties"]["note"], json!({ "type": "string" }));
+    assert_eq!(schema["required"], json!(["file"]));
+    assert!(upload.get("parameters").is_none(), "no query parameters beside the form: {upload}");
+}
+
+#[tokio::test]
+async fn a_type_alias_is_the_scalar_it_names() {
+    let doc = helloworld_openapi();
+    let params = &doc["paths"]["/scalars"]["get"]["parameters"];
+    let user =
+        params.as_array().and_then(|p| p.iter().find(|p| p["name"] == "user")).expect("user parameter");
+    assert_eq!((user["in"].clone(), user["schema"]["type"].clone()), (json!("query"), json!("integer")));
+    assert_eq!(get("/scalars?user=42").await.1["user"], 42);
+}
