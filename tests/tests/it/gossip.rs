@@ -273,7 +273,13 @@ fn twenty_nodes_converge() {
 
 #[test]
 fn the_registry_shows_suspect_dead_and_left_as_memberlist_sees_them() {
-    let fast = [("GDD_MEM_PROBE_INTERVAL", "200ms"), ("GDD_MEM_PROBE_TIMEOUT", "100ms")];
+    // Fast probes; a suspect has 20 rounds (4 s) to refute before memberlist declares it dead,
+    // so that a poll slowed down by a loaded machine still sees the suspect state.
+    let fast = [
+        ("GDD_MEM_PROBE_INTERVAL", "200ms"),
+        ("GDD_MEM_PROBE_TIMEOUT", "100ms"),
+        ("GDD_MEM_SUSPICION_MULT", "20"),
+    ];
     let a = node("state-a", "hello", None, &fast);
     let s = Some(a.gossip_addr());
     let b = node("state-b", "hello", s, &fast);
