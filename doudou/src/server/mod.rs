@@ -1,11 +1,11 @@
 //! The HTTP server: the builder ([`Server`]), a running server ([`Running`]) and why one
 //! could not start ([`StartError`]).
 //!
-//! A request flows one way: [`accept`] takes a connection (at most `GDD_MAX_CONNECTIONS`),
-//! `conn` serves it with hyper, [`stack`] runs the default middleware (request id, metrics,
+//! A request flows one way: `accept` takes a connection (at most `GDD_MAX_CONNECTIONS`),
+//! `conn` serves it with hyper, `stack` runs the default middleware (request id, metrics,
 //! access log, panic -> 500, gzip, the user's tower layers), then the router finds the
 //! route and the service's handler binds the parameters and calls the method. On SIGINT or
-//! SIGTERM ([`shutdown`]) the server stops accepting, lets in-flight requests finish within
+//! SIGTERM (`shutdown`) the server stops accepting, lets in-flight requests finish within
 //! `GDD_GRACE_TIMEOUT`, leaves the gossip cluster and returns.
 
 mod accept;
