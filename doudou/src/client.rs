@@ -184,9 +184,9 @@ impl Call<'_> {
             format!("doudou-boundary-{:016x}{:016x}", h.finish(), h.finish().rotate_left(17))
         };
         let mut out = Vec::new();
-        // The scalars go in the body, where the document puts them for an upload.
+        // The scalars go in the body, where the document puts them for an upload. Their names
+        // are the method's parameter names (Rust identifiers): nothing to escape.
         for (name, value) in self.query.drain(..) {
-            let name = name.replace(['"', '\r', '\n'], "_");
             out.extend_from_slice(
                 format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
                     .as_bytes(),

@@ -45,6 +45,7 @@ pub mod __private {
     pub use crate::metrics::RouteMetrics;
     pub use crate::openapi::{ApiBuilder, Operation};
     pub use crate::request::Request;
+    pub use crate::server::block_on;
     pub use crate::service::{BoxFuture, Route, Service, Verb};
     pub use crate::{Error, FileDownload, UploadFile};
     pub use http::{Method, Response};
@@ -57,17 +58,6 @@ pub mod __private {
     /// route tables).
     pub fn unknown_route() -> BoxFuture<Response<Body>> {
         Box::pin(::core::future::ready(crate::reply::error(&Error::not_found("unknown route"))))
-    }
-
-    /// Runs `future` to completion on a new multi-threaded runtime (`#[doudou::main]`).
-    pub fn block_on<F: ::core::future::Future>(future: F) -> F::Output {
-        match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-            Ok(runtime) => runtime.block_on(future),
-            Err(e) => {
-                eprintln!("error: cannot start the async runtime: {e}");
-                std::process::exit(1)
-            }
-        }
     }
 
     /// What a service was built from (the macro passes the crate's version and the

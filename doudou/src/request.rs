@@ -24,9 +24,7 @@ use crate::Error;
 pub struct Request {
     parts: http::request::Parts,
     body: Option<crate::body::Body>,
-    /// The body read as it came, when it was neither a form nor multipart.
-    raw: Option<Bytes>,
-    /// What the body was, once read.
+    /// What the body was, once read; the body itself when it was neither a form nor multipart.
     read_as: ReadAs,
     path_params: Vec<(String, String)>,
     params: Vec<(String, String)>,
@@ -50,7 +48,6 @@ impl Request {
         Self {
             parts,
             body: Some(body),
-            raw: None,
             read_as: ReadAs::Nothing,
             path_params,
             // The query string is read where a parameter is bound, without copying it; this
@@ -189,8 +186,7 @@ impl Request {
                     self.read_as = ReadAs::Multipart;
                 }
                 _ => {
-                    self.raw = Some(self.read_body().await?);
-                    self.read_as = ReadAs::Raw;
+                    self.read_as = ReadAs::Raw(self.read_body().await?);
                 }
             }
             Ok(())
@@ -234,7 +230,7 @@ impl Request {
 
     /// Whether the body was a multipart form.
     pub(crate) fn is_multipart(&self) -> bool {
-        self.read_as == ReadAs::Multipart
+        matches!(self.read_as, ReadAs::Multipart)
     }
 
     /// The uploaded files of the field `name`.
@@ -246,7 +242,7 @@ impl Request {
 
     /// A multipart field no parameter is named after (the document declares no others).
     pub(crate) fn unexpected_field(&self, known: impl Fn(&str) -> bool) -> Option<Error> {
-        if self.read_as != ReadAs::Multipart {
+        if !self.is_multipart() {
             return None;
         }
         let names = self.files.iter().map(|(k, _)| k).chain(self.params.iter().map(|(k, _)| k));
@@ -262,16 +258,15 @@ impl Request {
 
     /// The JSON body for the parameter `name`: `None` when the request has none.
     pub(crate) fn take_json(&mut self, name: &str) -> Result<Option<Bytes>, Error> {
-        match self.read_as {
+        let body = match &mut self.read_as {
             ReadAs::Nothing => return Ok(None),
             ReadAs::Form | ReadAs::Multipart => {
                 return Err(Error::bad_request(format!(
                     "the body `{name}` must be JSON, not a form: send Content-Type: application/json"
                 )))
             }
-            ReadAs::Raw => {}
-        }
-        let body = self.raw.take().unwrap_or_default();
+            ReadAs::Raw(body) => std::mem::take(body),
+        };
         if body.is_empty() {
             return Ok(None);
         }
@@ -285,7 +280,7 @@ impl Request {
 }
 
 /// What a request's body turned out to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 enum ReadAs {
     /// No body, or not read yet.
     Nothing,
@@ -293,8 +288,8 @@ enum ReadAs {
     Form,
     /// A multipart form: text fields are values, files wait for their parameter.
     Multipart,
-    /// Anything else, kept as it came.
-    Raw,
+    /// Anything else, kept as it came until the JSON body takes it.
+    Raw(Bytes),
 }
 
 /// A `Content-Type` value's media type: without parameters or surrounding spaces.

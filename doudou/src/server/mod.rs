@@ -277,17 +277,23 @@ fn refuse_default_credentials_in_prod(config: &Config) -> Result<(), StartError>
 /// Builds a Tokio runtime, serves until SIGINT or SIGTERM, and exits the process: 0 after a
 /// clean shutdown, 1 with the reason on standard error if the service cannot start.
 pub fn serve(service: impl Service) -> ! {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the Tokio runtime: {e}");
-            std::process::exit(1)
-        }
-    };
-    match runtime.block_on(Server::new().service(service).run()) {
+    match block_on(Server::new().service(service).run()) {
         Ok(()) => std::process::exit(0),
         Err(e) => {
             eprintln!("error: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+/// Runs `future` to completion on a new multi-threaded Tokio runtime: for [`serve`] and
+/// `#[doudou::main]`. A runtime that cannot start exits the process with 1 and the reason.
+#[doc(hidden)]
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(future),
+        Err(e) => {
+            eprintln!("error: cannot start the Tokio runtime: {e}");
             std::process::exit(1)
         }
     }
