@@ -177,7 +177,7 @@ impl Gossip {
             )));
         }
         let meta = Arc::new(RwLock::new(meta));
-        let members = Arc::new(Members::new(mem.probe_interval, mem.probe_timeout));
+        let members = Arc::new(Members::new(mem.probe_interval, mem.probe_timeout, mem.suspicion_mult));
 
         let mut transport = NetTransportOptions::<NodeId, TokioSocketAddrResolver, TokioTcp>::new(id)
             .with_advertise_address(advertise);

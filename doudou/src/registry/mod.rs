@@ -176,12 +176,17 @@ pub struct Members {
     departed: Mutex<Vec<(Member, Instant)>>,
     probe_interval: Duration,
     probe_timeout: Duration,
+    /// The shortest silence after which memberlist can declare a member dead (its minimum
+    /// suspicion timeout, `GDD_MEM_SUSPICION_MULT` probe intervals).
+    failure_silence: Duration,
 }
 
 impl Members {
     /// An empty member list whose liveness is judged by memberlist's probe timing.
-    pub(crate) fn new(probe_interval: Duration, probe_timeout: Duration) -> Self {
-        Self { probe_interval, probe_timeout, ..Self::default() }
+    pub(crate) fn new(probe_interval: Duration, probe_timeout: Duration, suspicion_mult: usize) -> Self {
+        let failure_silence =
+            probe_interval.saturating_mul(u32::try_from(suspicion_mult).unwrap_or(u32::MAX));
+        Self { probe_interval, probe_timeout, failure_silence, ..Self::default() }
     }
 
     /// Notes that `name` showed it is alive now.
@@ -239,15 +244,18 @@ impl Members {
 
     /// Removes a member memberlist declared dead or gone: `dead` if it had stopped answering
     /// probes before, `left` if it was answering until it went (a leave message).
+    ///
+    /// memberlist 0.8.5 does not say which: the node state it hands the event is the one the
+    /// member joined with. It can only declare a member dead after suspecting it for at least
+    /// its minimum suspicion timeout, so a member heard from more recently than that left.
     pub(crate) fn remove(&self, name: &str) {
         let Ok(mut map) = self.by_name.write() else { return };
-        let suspect_after = self.suspect_after(map.len());
         let Some(mut member) = map.remove(name) else { return };
         self.changed(&map);
         drop(map);
         let heard = self.heard.lock().ok().and_then(|mut h| h.remove(name));
         member.status = match heard {
-            Some(at) if at.elapsed() <= suspect_after => LEFT,
+            Some(at) if at.elapsed() < self.failure_silence => LEFT,
             _ => DEAD,
         };
         if let Ok(mut departed) = self.departed.lock() {
@@ -431,4 +439,52 @@ pub(crate) fn first_private_ip() -> Option<IpAddr> {
         .copied()
         .find(|ip| matches!(ip, IpAddr::V4(v4) if v4.is_private()))
         .or_else(|| addrs.first().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(name: &str) -> Member {
+        let meta = Meta {
+            service: "hello".to_owned(),
+            port: 6060,
+            root: String::new(),
+            weight: 1,
+            version: String::new(),
+            commit: String::new(),
+            built: String::new(),
+            started: 0,
+        };
+        Member::from_meta(name.to_owned(), SocketAddr::from(([127, 0, 0, 1], 7946)), &meta)
+    }
+
+    fn last_heard(members: &Members, name: &str, ago: Duration) {
+        let at = Instant::now().checked_sub(ago).expect("the test's clock goes back that far");
+        members.heard.lock().expect("not poisoned").insert(name.to_owned(), at);
+    }
+
+    fn departed_status(members: &Members, name: &str) -> &'static str {
+        let departed = members.departed(Duration::from_secs(60));
+        departed.iter().find(|m| m.name == name).map(|m| m.status).expect("listed as departed")
+    }
+
+    #[test]
+    fn a_member_heard_within_the_minimum_suspicion_timeout_left_and_a_silent_one_died() {
+        // 200 ms probes, suspicion multiplier 20: memberlist declares no one dead before 4 s
+        // of silence, however slow this machine's probe rounds run.
+        let members = Members::new(Duration::from_millis(200), Duration::from_millis(100), 20);
+        for name in ["slow-prober", "gone", "frozen"] {
+            members.upsert(member(name));
+        }
+        last_heard(&members, "slow-prober", Duration::from_millis(2500));
+        last_heard(&members, "frozen", Duration::from_millis(4500));
+        members.remove("slow-prober");
+        members.remove("gone");
+        members.remove("frozen");
+        assert_eq!(departed_status(&members, "slow-prober"), LEFT);
+        assert_eq!(departed_status(&members, "gone"), LEFT);
+        assert_eq!(departed_status(&members, "frozen"), DEAD);
+        assert!(members.all().is_empty());
+    }
 }
