@@ -1,5 +1,6 @@
 #![doc = include_str!("../../README.md")]
 
+mod admission;
 mod bind;
 pub mod body;
 pub mod client;

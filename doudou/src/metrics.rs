@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests by route template, method and status; build info; process.
+//! Prometheus metrics: requests by route template, method and status; build info; process;
+//! and the calls this process's clients make (see the client's `metrics` module).
 //!
 //! Names follow Prometheus conventions (`_total` counters, `_seconds` histograms, base units) so
 //! that `promtool check metrics` reports nothing. Routes are labelled by their *template*
@@ -140,6 +141,7 @@ impl Metrics {
         registry.register(Box::new(requests))?;
         registry.register(Box::new(durations.clone()))?;
         registry.register(Box::new(info))?;
+        crate::client::register_metrics(&registry)?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(ProcessMetrics(
             prometheus::process_collector::ProcessCollector::for_self(),

@@ -93,6 +93,15 @@ impl Request {
         headers
     }
 
+    /// The request's id (generated, or sent by the client), for the calls its handler makes.
+    pub(crate) fn current_id(&self) -> Option<crate::request_id::CurrentId> {
+        use crate::request_id::CurrentId;
+        match &self.request_id {
+            Some(id) => Some(CurrentId::Generated(*id)),
+            None => self.parts.headers.get(X_REQUEST_ID).cloned().map(CurrentId::Given),
+        }
+    }
+
     /// One request header, as the client sent it.
     pub(crate) fn header(&self, name: impl http::header::AsHeaderName) -> Option<&http::HeaderValue> {
         self.parts.headers.get(name)

@@ -24,6 +24,37 @@ impl GeneratedId {
     }
 }
 
+/// The id of the request being handled, for the calls its handler makes.
+#[derive(Debug, Clone)]
+pub(crate) enum CurrentId {
+    Generated(GeneratedId),
+    Given(HeaderValue),
+}
+
+tokio::task_local! {
+    static CURRENT: Option<CurrentId>;
+}
+
+/// Runs `handler` with `id` as the request id that client calls pass on.
+pub(crate) fn scope<F: std::future::Future>(
+    id: Option<CurrentId>,
+    handler: F,
+) -> tokio::task::futures::TaskLocalFuture<Option<CurrentId>, F> {
+    CURRENT.scope(id, handler)
+}
+
+/// The id of the request whose handler is running on this task, if any.
+pub(crate) fn current() -> Option<HeaderValue> {
+    CURRENT
+        .try_with(|id| match id {
+            Some(CurrentId::Generated(id)) => Some(id.header_value()),
+            Some(CurrentId::Given(id)) => Some(id.clone()),
+            None => None,
+        })
+        .ok()
+        .flatten()
+}
+
 pub(crate) fn valid_request_id(v: &HeaderValue) -> bool {
     !v.is_empty() && v.len() <= 128 && v.as_bytes().iter().all(|b| b.is_ascii_graphic())
 }

@@ -15,6 +15,7 @@ use http::header::{HeaderValue, ALLOW};
 use http::{Method, Response, StatusCode};
 use hyper::body::Incoming;
 
+use crate::admission::Admission;
 use crate::body::Body;
 use crate::deadline::Deadline;
 use crate::metrics::UNMATCHED;
@@ -49,10 +50,12 @@ pub(crate) struct RouteIndex(pub(crate) usize);
 #[derive(Debug, Clone, Copy)]
 pub struct RemoteAddr(pub SocketAddr);
 
-/// A set of services registered at the same time: `(service, mounted under the root path?)`.
+/// A service to route to.
 pub(crate) struct Mount {
     pub(crate) service: Arc<dyn Service>,
-    pub(crate) prefixed: bool,
+    /// A business service, the user's: mounted under the root path and admitted by the
+    /// limits; the `/go-doudou/` routes are neither.
+    pub(crate) business: bool,
 }
 
 struct Inner {
@@ -61,6 +64,9 @@ struct Inner {
     matcher: matchit::Router<usize>,
     endpoints: Vec<Endpoint>,
     services: Vec<Arc<dyn Service>>,
+    /// Whether each of `services` is a business service.
+    business: Vec<bool>,
+    admission: Option<Admission>,
     max_body: u64,
     read_timeout: Duration,
     write_timeout: Duration,
@@ -91,9 +97,10 @@ impl Router {
         let mut matcher: matchit::Router<usize> = matchit::Router::new();
         let mut endpoints: Vec<Endpoint> = Vec::new();
         let mut services = Vec::new();
+        let mut business = Vec::new();
         for (index, mount) in mounts.into_iter().enumerate() {
             for (route_index, route) in mount.service.routes().iter().enumerate() {
-                let path = match (mount.prefixed, route.path) {
+                let path = match (mount.business, route.path) {
                     (true, "/") if !root.is_empty() => root.to_owned(),
                     (true, p) => format!("{root}{p}"),
                     (false, p) => p.to_owned(),
@@ -127,6 +134,7 @@ impl Router {
                 ep.allow = HeaderValue::try_from(allow.join(", ")).map_err(|e| err(e.to_string()))?;
             }
             services.push(mount.service);
+            business.push(mount.business);
         }
         let statics = endpoints
             .iter()
@@ -140,6 +148,8 @@ impl Router {
                 matcher,
                 endpoints,
                 services,
+                business,
+                admission: Admission::new(&config.limits),
                 max_body,
                 read_timeout,
                 write_timeout,
@@ -212,7 +222,13 @@ impl Router {
             decoded.push((name.to_owned(), value.into_owned()));
         }
         let ctx = Request::new(req, decoded, remote, request_id, inner.max_body, inner.read_timeout);
-        let call = inner.services[target.service].call(target.route, ctx);
+        let mut call = inner.services[target.service].call(target.route, ctx);
+        if let Some(admission) = inner.admission.as_ref().filter(|_| inner.business[target.service]) {
+            call = match admission.admit(call) {
+                Ok(admitted) => admitted,
+                Err(refused) => return RouteFuture::ready(refused.into_response(), route),
+            };
+        }
         RouteFuture::call(call, route, started + inner.write_timeout)
     }
 }

@@ -104,7 +104,7 @@ impl<B: Balancer> Discover<B> {
         self.cluster.clone().or_else(registry::current)
     }
 
-    fn instances(&self) -> Arc<Vec<Member>> {
+    fn of_service(&self) -> Arc<Vec<Member>> {
         self.cluster().map(|gossip| gossip.members().of_service(&self.service)).unwrap_or_default()
     }
 }
@@ -139,8 +139,21 @@ async fn join_from_env() -> Option<Arc<Gossip>> {
 }
 
 impl<B: Balancer> ServiceProvider for Discover<B> {
+    fn name(&self) -> &str {
+        &self.service
+    }
+
+    /// The live instances, less those gossip suspects (unless that would leave none).
+    fn instances(&self) -> Arc<Vec<Member>> {
+        self.cluster().map(|gossip| gossip.members().answering(&self.service)).unwrap_or_default()
+    }
+
+    fn choose(&self, instances: &[Member]) -> usize {
+        self.balancer.pick(instances)
+    }
+
     fn ready(&self) -> Option<BoxFuture<'_, ()>> {
-        if !self.instances().is_empty() {
+        if !self.of_service().is_empty() {
             return None;
         }
         Some(Box::pin(async move {
@@ -149,27 +162,10 @@ impl<B: Balancer> ServiceProvider for Discover<B> {
             }
             // Until gossip has brought the service's instances, or for a bounded time.
             let deadline = tokio::time::Instant::now() + FIRST_SIGHT;
-            while self.instances().is_empty() && tokio::time::Instant::now() < deadline {
+            while self.of_service().is_empty() && tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }))
-    }
-
-    fn pick(&self) -> Option<String> {
-        let instances = self.instances();
-        if instances.is_empty() {
-            return None;
-        }
-        let i = self.balancer.pick(&instances);
-        instances.get(i).map(|m| m.base_url.clone())
-    }
-
-    fn count(&self) -> usize {
-        self.instances().len()
-    }
-
-    fn describe(&self) -> String {
-        format!("service {:?}", self.service)
     }
 }
 

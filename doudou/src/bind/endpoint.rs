@@ -126,8 +126,10 @@ impl<T: Send + Sync + 'static> Handler<T> {
             if let Some(e) = request.unexpected_field(|name| binders.has(name)) {
                 return reply::error(&e);
             }
+            let id = request.current_id();
             drop(request);
-            <E::Output as ServiceResult>::Ok::reply(method.call(&service, values).await.into_result())
+            let answer = crate::request_id::scope(id, method.call(&service, values)).await;
+            <E::Output as ServiceResult>::Ok::reply(answer.into_result())
         })
     }
 }

@@ -135,6 +135,10 @@ pub struct Config {
     pub weight: u32,
     /// The `GDD_MEM_*` gossip settings.
     pub mem: MemConfig,
+    /// The admission limits of business requests.
+    pub limits: LimitsConfig,
+    /// How generated clients call other services.
+    pub client: ClientConfig,
     /// Every variable of every layer, by upper-case name, for the service's own settings.
     vars: BTreeMap<String, String>,
 }
@@ -178,6 +182,7 @@ pub struct MemConfig {
 
 mod dotenv;
 mod names;
+mod resilience;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -185,6 +190,8 @@ mod values;
 use dotenv::*;
 pub use names::SECRET_NAME_PARTS;
 use names::*;
+use resilience::{parse_client, parse_limits};
+pub use resilience::{ClientConfig, LimitsConfig};
 use values::*;
 
 const DEFAULTS: &[(&str, &str)] = &[
@@ -201,6 +208,12 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("GDD_IDLE_TIMEOUT", "60s"),
     ("GDD_MAX_BODY_SIZE", "4MiB"),
     ("GDD_MAX_CONNECTIONS", "10000"),
+    ("GDD_MAX_INFLIGHT", "0"),
+    ("GDD_MAX_WAIT", "0s"),
+    ("GDD_RATE_LIMIT", "0"),
+    ("GDD_RATE_BURST", "0"),
+    ("GDD_CLIENT_TIMEOUT", "5s"),
+    ("GDD_RETRY_COUNT", "2"),
     ("GDD_ENABLE_RESPONSE_GZIP", "true"),
     ("GDD_MANAGE_ENABLE", "true"),
     ("GDD_MANAGE_USER", "admin"),
@@ -345,6 +358,8 @@ impl Config {
                 v.parse().ok().filter(|w| *w >= 1)
             })?,
             mem: parse_mem(&get)?,
+            limits: parse_limits(&get)?,
+            client: parse_client(&get)?,
             env,
             vars,
         })

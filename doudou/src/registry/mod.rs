@@ -170,6 +170,8 @@ impl Member {
 pub struct Members {
     by_name: RwLock<BTreeMap<String, Member>>,
     by_service: RwLock<std::collections::HashMap<String, Arc<Vec<Member>>>>,
+    /// How many members there are, for the suspect threshold.
+    count: std::sync::atomic::AtomicUsize,
     /// When each member last showed it is alive (joined, updated, acknowledged a probe).
     heard: Mutex<HashMap<String, Instant>>,
     /// Members removed by memberlist, kept for the registry a while, newest last.
@@ -222,6 +224,7 @@ impl Members {
         }
     }
     fn changed(&self, map: &BTreeMap<String, Member>) {
+        self.count.store(map.len(), std::sync::atomic::Ordering::Relaxed);
         let mut grouped: std::collections::HashMap<String, Vec<Member>> = std::collections::HashMap::new();
         for m in map.values().filter(|m| m.serves()) {
             grouped.entry(m.service.clone()).or_default().push(m.clone());
@@ -286,6 +289,22 @@ impl Members {
     /// The live members running `service`, sorted by node name.
     pub fn of_service(&self, service: &str) -> Arc<Vec<Member>> {
         self.by_service.read().ok().and_then(|m| m.get(service).cloned()).unwrap_or_default()
+    }
+
+    /// The members running `service` that are not suspect, or all of them when every one is
+    /// (a blip on this node's network should not stop its calls).
+    pub fn answering(&self, service: &str) -> Arc<Vec<Member>> {
+        let all = self.of_service(service);
+        if self.probe_interval.is_zero() || all.is_empty() {
+            return all;
+        }
+        let suspect_after = self.suspect_after(self.count.load(std::sync::atomic::Ordering::Relaxed));
+        let Ok(heard) = self.heard.lock() else { return all };
+        let suspect = |m: &Member| heard.get(&m.name).is_some_and(|at| at.elapsed() > suspect_after);
+        if !all.iter().any(suspect) || all.iter().all(suspect) {
+            return all;
+        }
+        Arc::new(all.iter().filter(|m| !suspect(m)).cloned().collect())
     }
 }
 

@@ -148,7 +148,7 @@ impl Server {
     /// Serves the routes of `service` (a generated `{Trait}Server`) under `GDD_ROUTE_ROOT_PATH`.
     #[must_use]
     pub fn service(mut self, service: impl Service) -> Self {
-        self.mounts.push(Mount { service: Arc::new(service), prefixed: true });
+        self.mounts.push(Mount { service: Arc::new(service), business: true });
         self
     }
 
@@ -231,7 +231,7 @@ impl Server {
             state.clone(),
         );
         let mut mounts = self.mounts;
-        mounts.push(Mount { service: Arc::new(manage), prefixed: false });
+        mounts.push(Mount { service: Arc::new(manage), business: false });
         let router = Router::new(mounts, &config)?;
         let layered = (!self.layers.is_empty()).then(|| {
             let mut service = HttpService::new(router.clone());

@@ -173,7 +173,9 @@ pub trait Helloworld {
     /// Panics: the server answers 500 and keeps serving.
     async fn get_panic(&self) -> Result<(), Error>;
 
-    /// The node that answers: shows load balancing at work.
+    /// The node that answers: shows load balancing at work. With `HELLOWORLD_BROKEN=true` in
+    /// its environment, the instance answers 500 instead (a failing instance, for the
+    /// resilience tests).
     async fn get_whoami(&self) -> Result<Whoami, Error>;
 
     /// A catch-all route: `GET /static/css/site.css` answers `css/site.css`.
@@ -322,6 +324,10 @@ impl Helloworld for Hello {
     }
 
     async fn get_whoami(&self) -> Result<Whoami, Error> {
+        static BROKEN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if *BROKEN.get_or_init(|| std::env::var("HELLOWORLD_BROKEN").is_ok_and(|v| v == "true")) {
+            return Err(Error::internal("this instance is broken on purpose (HELLOWORLD_BROKEN)"));
+        }
         let node = doudou::registry::this_node_name().unwrap_or_else(doudou::registry::hostname);
         Ok(Whoami { node })
     }

@@ -9,6 +9,8 @@ mod in_memory;
 mod layers;
 mod manage;
 mod outside;
+mod overload;
 mod prometheus;
 mod promsd;
+mod resilience;
 mod startup;

@@ -1,0 +1,422 @@
+//! The HTTP client behind every generated `{Trait}Client`: it survives failing, stalled and
+//! overloaded instances.
+//!
+//! A [`Client`] asks its [`ServiceProvider`] for the live instances of the service before each
+//! attempt and chooses one (see the `balance` module: the provider's balancer, the power of two
+//! choices over calls in flight, outlier ejection). Each attempt has a timeout
+//! (`GDD_CLIENT_TIMEOUT`); a failed attempt is retried on another instance when that is safe
+//! (no connection: any call; no answer in time or a broken connection: idempotent calls), at
+//! most `GDD_RETRY_COUNT` times and within a retry budget (tower's `TpsBudget`: retries at
+//! most 20% of calls, plus 10 a second), so that retries cannot multiply an overload. The
+//! request id of the request being handled, if any, goes along as `X-Request-ID`. Non-2xx
+//! answers come back as the server's [`Error`] (status, code, message).
+
+mod balance;
+mod call;
+mod metrics;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::header::CONTENT_TYPE;
+use http::{Method, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tower::retry::budget::{Budget, TpsBudget};
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, ServiceExt};
+
+pub use call::{Call, Reply};
+pub(crate) use metrics::register as register_metrics;
+
+use crate::body::{Body, BoxError};
+use crate::registry::Member;
+use crate::Error;
+use metrics::{ClientMetrics, Outcome};
+
+/// The instances of one service, and which of them the balancer proposes.
+pub trait ServiceProvider: Send + Sync + 'static {
+    /// The service's name, for metrics and error messages.
+    fn name(&self) -> &str;
+
+    /// The instances a call may go to now; empty when none is known.
+    fn instances(&self) -> Arc<Vec<Member>>;
+
+    /// The index in `instances` (never empty) of the instance the balancer proposes; the
+    /// client takes another when this one is ejected or clearly busier.
+    fn choose(&self, instances: &[Member]) -> usize {
+        let _ = instances;
+        0
+    }
+
+    /// Something to await before the first call, e.g. joining the cluster; `None` (the
+    /// default) when the provider can answer at once.
+    fn ready(&self) -> Option<futures_util::future::BoxFuture<'_, ()>> {
+        None
+    }
+}
+
+/// A provider of one fixed base URL.
+#[derive(Debug, Clone)]
+pub struct FixedProvider {
+    instance: Arc<Vec<Member>>,
+}
+
+impl FixedProvider {
+    /// Always `base_url` (a trailing `/` is ignored).
+    pub fn new(base_url: impl Into<String>) -> Self {
+        let base_url = base_url.into().trim_end_matches('/').to_owned();
+        let member = Member {
+            name: base_url.clone(),
+            service: base_url.clone(),
+            gossip_address: String::new(),
+            address: base_url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned(),
+            base_url,
+            weight: 1,
+            version: String::new(),
+            git_commit: String::new(),
+            build_time: String::new(),
+            start_time: 0,
+            status: crate::registry::ALIVE,
+        };
+        Self { instance: Arc::new(vec![member]) }
+    }
+
+    /// The base URL in the variable `var` (process environment or `.env` files), e.g.
+    /// `FixedProvider::from_env("USERS_URL")` for a service outside the cluster.
+    pub fn from_env(var: &'static str) -> Result<Self, crate::config::ConfigError> {
+        let config = crate::Config::from_env()?;
+        match config.var(var).map(str::trim) {
+            Some(url) if url.starts_with("http://") => Ok(Self::new(url)),
+            Some(other) => Err(crate::config::ConfigError::Invalid {
+                var,
+                value: other.to_owned(),
+                expected: "a base URL such as http://users:6060",
+            }),
+            None => Err(crate::config::ConfigError::Missing { var }),
+        }
+    }
+}
+
+impl ServiceProvider for FixedProvider {
+    fn name(&self) -> &str {
+        self.instance.first().map_or("", |m| m.base_url.as_str())
+    }
+
+    fn instances(&self) -> Arc<Vec<Member>> {
+        Arc::clone(&self.instance)
+    }
+}
+
+/// What carries a client's requests: hyper over TCP, or any tower service (user layers
+/// around it, or a router in memory).
+#[derive(Clone)]
+enum Transport {
+    Hyper(hyper_util::client::legacy::Client<HttpConnector, Body>),
+    Service(BoxCloneSyncService<http::Request<Body>, http::Response<Body>, BoxError>),
+}
+
+impl Transport {
+    fn hyper() -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        Self::Hyper(hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector))
+    }
+
+    fn into_service(self) -> BoxCloneSyncService<http::Request<Body>, http::Response<Body>, BoxError> {
+        match self {
+            Self::Service(service) => service,
+            Self::Hyper(client) => BoxCloneSyncService::new(tower::service_fn(move |req| {
+                let call = client.request(req);
+                async move { call.await.map(|resp| resp.map(Body::incoming)).map_err(BoxError::from) }
+            })),
+        }
+    }
+
+    async fn call(&self, req: http::Request<Body>) -> Result<http::Response<Body>, BoxError> {
+        match self {
+            Self::Hyper(client) => {
+                client.request(req).await.map(|resp| resp.map(Body::incoming)).map_err(Into::into)
+            }
+            Self::Service(service) => service.clone().oneshot(req).await,
+        }
+    }
+}
+
+/// Whether `error` says the connection could not be made (the request was not sent).
+fn is_connect(error: &BoxError) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
+    while let Some(e) = source {
+        if let Some(hyper) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
+            return hyper.is_connect();
+        }
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// The settings and state of a client, shared by its clones.
+#[derive(Clone)]
+struct Shared {
+    provider: Arc<dyn ServiceProvider>,
+    transport: Transport,
+    timeout: Duration,
+    retries: u32,
+    budget: Arc<TpsBudget>,
+    instances: Arc<balance::Instances>,
+    metrics: Arc<ClientMetrics>,
+}
+
+/// The `GDD_CLIENT_TIMEOUT` and `GDD_RETRY_COUNT` of the environment, read once per process.
+fn configured() -> &'static crate::config::ClientConfig {
+    static CONFIG: std::sync::OnceLock<crate::config::ClientConfig> = std::sync::OnceLock::new();
+    CONFIG.get_or_init(|| match crate::Config::from_env() {
+        Ok(config) => config.client,
+        Err(e) => {
+            tracing::error!("clients use the default timeout and retries: {e}");
+            crate::Config::defaults().client
+        }
+    })
+}
+
+/// An HTTP client of one service; cheap to clone (clones share their instances' state).
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("service", &self.shared.provider.name()).finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client of the service at `base_url`, e.g. `http://127.0.0.1:6060`.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self::with_provider(FixedProvider::new(base_url))
+    }
+
+    /// A client of the instances of `service` (its `GDD_SERVICE_NAME`) in the gossip cluster,
+    /// load-balanced by smooth weighted round robin.
+    pub fn discover(service: impl Into<String>) -> Self {
+        Self::with_provider(crate::sd::Discover::new(service))
+    }
+
+    /// A client of the instances of `service` in `cluster` (a handle from a server's
+    /// [`Running`](crate::Running) or [`registry::join`](crate::registry::join)) rather than
+    /// the process's ambient cluster.
+    pub fn discover_in(cluster: Arc<crate::registry::Gossip>, service: impl Into<String>) -> Self {
+        Self::with_provider(crate::sd::Discover::in_cluster(cluster, service))
+    }
+
+    /// A client of the instances `provider` gives, with the environment's timeout and retries.
+    pub fn with_provider(provider: impl ServiceProvider) -> Self {
+        let config = configured();
+        let metrics = ClientMetrics::new(provider.name());
+        Self {
+            shared: Arc::new(Shared {
+                provider: Arc::new(provider),
+                transport: Transport::hyper(),
+                timeout: config.timeout,
+                retries: config.retries,
+                budget: Arc::new(TpsBudget::default()),
+                instances: Arc::default(),
+                metrics,
+            }),
+        }
+    }
+
+    fn with(mut self, change: impl FnOnce(&mut Shared)) -> Self {
+        change(Arc::make_mut(&mut self.shared));
+        self
+    }
+
+    /// This client with another timeout for each attempt of a call (instead of
+    /// `GDD_CLIENT_TIMEOUT`); zero is taken as one millisecond.
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.with(|s| s.timeout = timeout.max(Duration::from_millis(1)))
+    }
+
+    /// This client with another number of retries (instead of `GDD_RETRY_COUNT`); 0 turns
+    /// retries off.
+    pub fn retries(self, retries: u32) -> Self {
+        self.with(|s| s.retries = retries)
+    }
+
+    /// This client with `layer` around the requests it sends (each attempt passes through
+    /// it): any tower layer whose service takes and gives `http` messages with doudou's
+    /// [`Body`](crate::body::Body), e.g. one that adds a header or records a metric.
+    pub fn layer<L>(self, layer: L) -> Self
+    where
+        L: Layer<BoxCloneSyncService<http::Request<Body>, http::Response<Body>, BoxError>>,
+        L::Service: tower::Service<http::Request<Body>, Response = http::Response<Body>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<http::Request<Body>>>::Error: Into<BoxError>,
+        <L::Service as tower::Service<http::Request<Body>>>::Future: Send + 'static,
+    {
+        self.with(|s| {
+            let inner = s.transport.clone().into_service();
+            let layered = layer.layer(inner).map_err(Into::into);
+            s.transport = Transport::Service(BoxCloneSyncService::new(layered));
+        })
+    }
+
+    /// This client sending its requests to `service` instead of over the network: a
+    /// [`Router`](crate::router::Router) (from [`Server::into_router`](crate::Server::into_router))
+    /// tests a service and its generated client in memory.
+    pub fn transport<S>(self, service: S) -> Self
+    where
+        S: tower::Service<http::Request<Body>, Response = http::Response<Body>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        self.with(|s| s.transport = Transport::Service(BoxCloneSyncService::new(service.map_err(Into::into))))
+    }
+
+    pub(crate) fn call(&self, method: Method, template: &'static str) -> Call<'_> {
+        Call::new(self, method, template)
+    }
+}
+
+/// How one attempt ended.
+enum Attempt {
+    Answered(http::Response<Body>),
+    TimedOut,
+    Failed(BoxError),
+}
+
+impl Call<'_> {
+    /// Sends the call; a non-2xx answer becomes the server's error. See the module
+    /// documentation for timeouts, retries and the choice of instance.
+    pub(crate) async fn send(mut self) -> Result<Reply, Error> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        self.encode_files();
+        let shared = Arc::clone(&self.client.shared);
+        let provider = &*shared.provider;
+        if let Some(ready) = provider.ready() {
+            ready.await;
+        }
+        let started = Instant::now();
+        let idempotent = matches!(
+            self.method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        );
+        let mut headers = std::mem::take(&mut self.headers);
+        if !headers.contains_key(crate::request_id::X_REQUEST_ID) {
+            if let Some(id) = crate::request_id::current() {
+                headers.insert(crate::request_id::X_REQUEST_ID, id);
+            }
+        }
+        let body = self.body.take();
+        shared.budget.deposit();
+        let mut tried: Vec<String> = Vec::new();
+        let mut last = None;
+        let (result, outcome) = loop {
+            let alive = provider.instances();
+            let Some(chosen) = shared.instances.choose(provider, &alive, &tried) else {
+                // Every instance was tried: the last failure says why.
+                let (err, outcome) = last.take().unwrap_or_else(|| {
+                    let err = Error::unavailable(format!(
+                        "no instance of service {:?} is available",
+                        provider.name()
+                    ));
+                    (err, Outcome::NoInstance)
+                });
+                break (Err(err), outcome);
+            };
+            let uri = self.uri(&chosen.base_url);
+            let mut builder = http::Request::builder().method(self.method.clone()).uri(&uri);
+            if let Some(h) = builder.headers_mut() {
+                h.clone_from(&headers);
+            }
+            let req_body = match &body {
+                Some((ct, bytes)) => {
+                    builder = builder.header(CONTENT_TYPE, ct);
+                    Body::full(bytes.clone())
+                }
+                None => Body::empty(),
+            };
+            let req = match builder.body(req_body) {
+                Ok(req) => req,
+                Err(e) => {
+                    let err = Error::bad_request(format!("cannot build a request to {uri}: {e}"));
+                    break (Err(err), Outcome::Transport);
+                }
+            };
+            let deadline = tokio::time::Instant::now() + shared.timeout;
+            let attempt = match tokio::time::timeout_at(deadline, shared.transport.call(req)).await {
+                Ok(Ok(resp)) => Attempt::Answered(resp),
+                Ok(Err(e)) => Attempt::Failed(e),
+                Err(_) => Attempt::TimedOut,
+            };
+            let (retry, err, outcome) = match attempt {
+                Attempt::Answered(resp) => {
+                    let status = resp.status();
+                    shared.instances.finish(chosen, true, status.is_server_error(), &shared.metrics);
+                    if status.is_success() {
+                        break (Ok(Reply { resp, deadline }), Outcome::Success);
+                    }
+                    let outcome =
+                        if status.is_server_error() { Outcome::ServerError } else { Outcome::ClientError };
+                    let bytes = match tokio::time::timeout_at(
+                        deadline,
+                        http_body_util::BodyExt::collect(resp.into_body()),
+                    )
+                    .await
+                    {
+                        Ok(Ok(collected)) => collected.to_bytes(),
+                        _ => bytes::Bytes::new(),
+                    };
+                    break (Err(Error::from_body(status, &bytes)), outcome);
+                }
+                Attempt::TimedOut => {
+                    let base_url = chosen.base_url.clone();
+                    shared.instances.finish(chosen, false, true, &shared.metrics);
+                    tried.push(base_url);
+                    let err = Error::new(
+                        StatusCode::GATEWAY_TIMEOUT,
+                        format!(
+                            "{} {uri} did not answer within {:?} (GDD_CLIENT_TIMEOUT)",
+                            self.method, shared.timeout
+                        ),
+                    );
+                    (idempotent, err, Outcome::Timeout)
+                }
+                Attempt::Failed(e) => {
+                    let base_url = chosen.base_url.clone();
+                    shared.instances.finish(chosen, false, true, &shared.metrics);
+                    tried.push(base_url);
+                    let retry = idempotent || is_connect(&e);
+                    tracing::debug!(%uri, error = %e, retry, "call failed");
+                    (
+                        retry,
+                        Error::unavailable(format!("cannot call {} {uri}: {e}", self.method)),
+                        Outcome::Transport,
+                    )
+                }
+            };
+            if !retry || tried.len() > shared.retries as usize || !shared.budget.withdraw() {
+                break (Err(err), outcome);
+            }
+            last = Some((err, outcome));
+            shared.metrics.retry(self.template);
+        };
+        shared.metrics.call(self.template, outcome, started.elapsed());
+        result
+    }
+}

@@ -1,0 +1,244 @@
+//! Calls between services that survive failures (issue 15): three helloworld instances and a
+//! greeter that calls them by name, real processes over loopback, with an open-loop load (a
+//! call every 10 ms whether or not the previous ones answered, as real traffic arrives).
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use doudou_tests::{basic, bin, get, poll, raw, start, Proc};
+
+fn node(name: &str, seed: Option<std::net::SocketAddr>, extra: &[(&str, &str)]) -> Proc {
+    let seed = seed.map(|s| s.to_string()).unwrap_or_default();
+    let mut envs: Vec<(&str, &str)> = vec![
+        ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
+        ("GDD_MEM_HOST", "127.0.0.1"),
+        ("GDD_MEM_PORT", "0"),
+        ("GDD_MEM_NAME", name),
+        ("GDD_SERVICE_NAME", "hello"),
+        ("GDD_MEM_SEED", &seed),
+        ("GDD_LOG_REQ_ENABLE", "true"),
+    ];
+    envs.extend_from_slice(extra);
+    start(&bin("helloworld"), &envs, None).expect("helloworld starts")
+}
+
+/// Three helloworld instances (the first is the seed) and a greeter calling them.
+struct Cluster {
+    hello: Vec<Proc>,
+    greeter: Proc,
+}
+
+impl Cluster {
+    fn start(broken: Option<usize>) -> Self {
+        let env = |i: usize| if broken == Some(i) { vec![("HELLOWORLD_BROKEN", "true")] } else { Vec::new() };
+        let first = node("hello-0", None, &env(0));
+        let seed = first.gossip_addr();
+        let mut hello = vec![first];
+        for i in 1..3 {
+            hello.push(node(&format!("hello-{i}"), Some(seed), &env(i)));
+        }
+        let seed = seed.to_string();
+        let greeter = start(
+            &bin("greeter"),
+            &[
+                ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
+                ("GDD_MEM_HOST", "127.0.0.1"),
+                ("GDD_MEM_PORT", "0"),
+                ("GDD_MEM_NAME", "greeter-1"),
+                ("GDD_SERVICE_NAME", "greeter"),
+                ("GDD_MEM_SEED", &seed),
+                ("HELLOWORLD_SERVICE", "hello"),
+            ],
+            None,
+        )
+        .expect("greeter starts");
+        let cluster = Self { hello, greeter };
+        cluster.wait_for_all_three();
+        cluster
+    }
+
+    fn wait_for_all_three(&self) {
+        poll(Duration::from_secs(15), "the greeter to see three helloworld instances", || {
+            let names = self.greeter.registry_names();
+            (names.iter().filter(|n| n.starts_with("hello-")).count() == 3).then_some(())
+        });
+    }
+}
+
+/// The answers of an open-loop load: status and latency of each call, in the order sent.
+struct Load {
+    results: Vec<(u16, Duration)>,
+}
+
+impl Load {
+    /// `rate` calls a second of `target` on `addr` for `length`, each timed from the moment it
+    /// was due (so a call that waited for a free worker counts its wait); `during` runs
+    /// meanwhile, from the start.
+    fn run(
+        addr: std::net::SocketAddr,
+        target: &'static str,
+        rate: u32,
+        length: Duration,
+        during: impl FnOnce(),
+    ) -> Self {
+        let (due_tx, due_rx) = mpsc::channel::<(usize, Instant)>();
+        let due_rx = Arc::new(Mutex::new(due_rx));
+        let (done_tx, done_rx) = mpsc::channel::<(usize, u16, Duration)>();
+        let workers: Vec<_> = (0..64)
+            .map(|_| {
+                let (due_rx, done_tx) = (Arc::clone(&due_rx), done_tx.clone());
+                std::thread::spawn(move || loop {
+                    let next = due_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((i, due))) = next else { return };
+                    let status = get(addr, target).status;
+                    let _ = done_tx.send((i, status, due.elapsed()));
+                })
+            })
+            .collect();
+        drop(done_tx);
+        let calls = (f64::from(rate) * length.as_secs_f64()) as usize;
+        let interval = Duration::from_secs(1) / rate;
+        let pacer = std::thread::spawn(move || {
+            let start = Instant::now();
+            for i in 0..calls {
+                let due = start + interval * i as u32;
+                // Pacing an open-loop load: each call leaves at its time.
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                if due_tx.send((i, due)).is_err() {
+                    return;
+                }
+            }
+        });
+        during();
+        pacer.join().expect("pacer");
+        let mut results = vec![(0, Duration::ZERO); calls];
+        for (i, status, took) in done_rx {
+            results[i] = (status, took);
+        }
+        for w in workers {
+            w.join().expect("worker");
+        }
+        Self { results }
+    }
+
+    fn failed(&self) -> usize {
+        self.results.iter().filter(|(s, _)| *s != 200).count()
+    }
+
+    fn quantile(&self, q: f64) -> Duration {
+        let mut took: Vec<Duration> = self.results.iter().map(|(_, t)| *t).collect();
+        took.sort();
+        took[((took.len() as f64 * q) as usize).min(took.len() - 1)]
+    }
+
+    fn max(&self) -> Duration {
+        self.results.iter().map(|(_, t)| *t).max().unwrap_or_default()
+    }
+}
+
+fn scrape(svc: &Proc) -> String {
+    let r =
+        raw(svc.addr, "GET", "/go-doudou/prometheus", &[("Authorization", &basic("admin", "admin"))], b"");
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+#[test]
+fn a_frozen_instance_costs_few_calls_a_timeout_and_fails_none() {
+    let cluster = Cluster::start(None);
+    let frozen = &cluster.hello[1];
+    let load = Load::run(cluster.greeter.addr, "/hello?name=load", 100, Duration::from_secs(20), || {
+        std::thread::sleep(Duration::from_secs(5));
+        frozen.signal("STOP");
+        std::thread::sleep(Duration::from_secs(10));
+        frozen.signal("CONT");
+    });
+    let (calls, failed, p99, max) = (load.results.len(), load.failed(), load.quantile(0.99), load.max());
+    let slow = load.results.iter().filter(|(_, t)| *t > Duration::from_secs(1)).count();
+    eprintln!(
+        "MEASURED frozen instance (SIGSTOP 10 s of 20 s, 100 calls/s through the greeter): {failed} of {calls} failed, p50 {:?}, p99 {p99:?}, max {max:?}, {slow} calls over 1 s",
+        load.quantile(0.5)
+    );
+    assert!(failed * 100 <= calls, "{failed} of {calls} calls failed");
+    assert!(p99 <= Duration::from_secs(1), "p99 {p99:?}");
+    // One attempt that timed out (GDD_CLIENT_TIMEOUT, 5 s) and a retry that answered.
+    assert!(max < Duration::from_secs(6), "a call took {max:?}");
+    let metrics = scrape(&cluster.greeter);
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("doudou_client_requests_total{") && l.contains(r#"outcome="success""#)),
+        "the greeter's client calls are counted: {}",
+        metrics.lines().filter(|l| l.contains("doudou_client")).collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[test]
+fn a_failing_instance_is_ejected_within_the_first_second() {
+    let cluster = Cluster::start(Some(2));
+    let load = Load::run(cluster.greeter.addr, "/hello?name=load", 100, Duration::from_secs(10), || {});
+    let after_first_second = &load.results[100..];
+    let failed = after_first_second.iter().filter(|(s, _)| *s != 200).count();
+    eprintln!(
+        "MEASURED failing instance (1 of 3 answers 500): {} of {} calls failed in all, {failed} of {} after the first second",
+        load.failed(),
+        load.results.len(),
+        after_first_second.len()
+    );
+    assert!(failed * 100 <= after_first_second.len(), "{failed} of {} failed", after_first_second.len());
+    let metrics = scrape(&cluster.greeter);
+    let ejected = format!(
+        r#"doudou_client_instance_ejected{{instance="http://{}",service="hello"}}"#,
+        cluster.hello[2].addr
+    );
+    assert!(metrics.contains(&format!("{ejected} 1")), "{ejected} is 1 in:\n{metrics}");
+}
+
+#[test]
+fn kill_9_and_a_rolling_restart_fail_no_call() {
+    let mut cluster = Cluster::start(None);
+    let seed = cluster.hello[0].gossip_addr();
+    let load = Load::run(cluster.greeter.addr, "/hello?name=load", 100, Duration::from_secs(12), || {
+        std::thread::sleep(Duration::from_secs(1));
+        let killed = cluster.hello.remove(2);
+        drop(killed); // SIGKILL
+                      // Rolling restart of the other two: each replaced by a new instance, then stopped.
+        for generation in ["b", "c"] {
+            let old = cluster.hello.remove(0);
+            let seed = cluster.hello.first().map_or(seed, Proc::gossip_addr);
+            let name = format!("hello-{generation}");
+            let new = node(&name, Some(seed), &[]);
+            poll(Duration::from_secs(10), "the greeter to see the new instance", || {
+                cluster.greeter.registry().iter().any(|m| m["name"] == name.as_str()).then_some(())
+            });
+            let mut old = old;
+            old.signal("TERM");
+            assert!(old.wait_exit(Duration::from_secs(20)).is_some_and(|s| s.success()));
+            cluster.hello.push(new);
+        }
+    });
+    let failed: Vec<_> = load.results.iter().filter(|(s, _)| *s != 200).collect();
+    eprintln!(
+        "MEASURED kill -9 and rolling restart: {} of {} calls failed, p99 {:?}",
+        failed.len(),
+        load.results.len(),
+        load.quantile(0.99)
+    );
+    assert!(failed.is_empty(), "{} calls failed: {:?}", failed.len(), &failed[..failed.len().min(5)]);
+}
+
+#[test]
+fn the_callers_request_id_goes_to_the_callee() {
+    let cluster = Cluster::start(None);
+    let hello: Vec<_> = cluster.hello.iter().map(|p| p.output().len()).collect();
+    let r = raw(cluster.greeter.addr, "GET", "/hello?name=traced", &[("X-Request-ID", "trace-me-42")], b"");
+    assert_eq!(r.status, 200);
+    poll(Duration::from_secs(5), "the callee to log the caller's request id", || {
+        cluster
+            .hello
+            .iter()
+            .zip(&hello)
+            .any(|(p, from)| p.output()[*from..].contains("trace-me-42"))
+            .then_some(())
+    });
+}
