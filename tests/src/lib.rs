@@ -434,3 +434,89 @@ scrape_configs:
 pub fn manifest_dir() -> std::path::PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
 }
+
+/// The answers of an open-loop load: status and latency of each call, in the order sent.
+pub struct Load {
+    /// Status (0: no answer) and latency of each call.
+    pub results: Vec<(u16, Duration)>,
+}
+
+impl Load {
+    /// `rate` calls a second of `target` on `addr` for `length`, each timed from the moment it
+    /// was due (so a call that waited for a free worker counts its wait); `during` runs
+    /// meanwhile, from the start.
+    pub fn run(
+        addr: SocketAddr,
+        target: &'static str,
+        rate: u32,
+        length: Duration,
+        during: impl FnOnce(),
+    ) -> Self {
+        Self::run_with(rate, length, during, move || get(addr, target).status)
+    }
+
+    /// [`Load::run`] with any call that gives a status (0 for no answer).
+    pub fn run_with(
+        rate: u32,
+        length: Duration,
+        during: impl FnOnce(),
+        call: impl Fn() -> u16 + Send + Sync + 'static,
+    ) -> Self {
+        let call = Arc::new(call);
+        let (due_tx, due_rx) = mpsc::channel::<(usize, Instant)>();
+        let due_rx = Arc::new(Mutex::new(due_rx));
+        let (done_tx, done_rx) = mpsc::channel::<(usize, u16, Duration)>();
+        let workers: Vec<_> = (0..64)
+            .map(|_| {
+                let (due_rx, done_tx, call) = (Arc::clone(&due_rx), done_tx.clone(), Arc::clone(&call));
+                std::thread::spawn(move || loop {
+                    let next = due_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((i, due))) = next else { return };
+                    let status = call();
+                    let _ = done_tx.send((i, status, due.elapsed()));
+                })
+            })
+            .collect();
+        drop(done_tx);
+        let calls = (f64::from(rate) * length.as_secs_f64()) as usize;
+        let interval = Duration::from_secs(1) / rate;
+        let pacer = std::thread::spawn(move || {
+            let start = Instant::now();
+            for i in 0..calls {
+                let due = start + interval * i as u32;
+                // Pacing an open-loop load: each call leaves at its time.
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                if due_tx.send((i, due)).is_err() {
+                    return;
+                }
+            }
+        });
+        during();
+        pacer.join().expect("pacer");
+        let mut results = vec![(0, Duration::ZERO); calls];
+        for (i, status, took) in done_rx {
+            results[i] = (status, took);
+        }
+        for w in workers {
+            w.join().expect("worker");
+        }
+        Self { results }
+    }
+
+    /// Calls not answered 200.
+    pub fn failed(&self) -> usize {
+        self.results.iter().filter(|(s, _)| *s != 200).count()
+    }
+
+    /// The latency below which a share `q` of the calls answered.
+    pub fn quantile(&self, q: f64) -> Duration {
+        let mut took: Vec<Duration> = self.results.iter().map(|(_, t)| *t).collect();
+        took.sort();
+        took[((took.len() as f64 * q) as usize).min(took.len() - 1)]
+    }
+
+    /// The longest call.
+    pub fn max(&self) -> Duration {
+        self.results.iter().map(|(_, t)| *t).max().unwrap_or_default()
+    }
+}

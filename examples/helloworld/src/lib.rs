@@ -170,6 +170,10 @@ pub trait Helloworld {
     /// Waits `ms` milliseconds, then answers: for timeouts and graceful shutdown.
     async fn get_slow(&self, ms: u64) -> Result<String, Error>;
 
+    /// Holds one of the 4 connections of a pretend database pool for `ms` milliseconds, waiting
+    /// for one if all are taken: a service whose capacity is 4 calls per `ms` (overload tests).
+    async fn get_pool(&self, ms: u64) -> Result<String, Error>;
+
     /// Panics: the server answers 500 and keeps serving.
     async fn get_panic(&self) -> Result<(), Error>;
 
@@ -317,6 +321,13 @@ impl Helloworld for Hello {
         doudou::tracing::info!("sleeping {ms}ms");
         tokio::time::sleep(Duration::from_millis(ms)).await;
         Ok(format!("slept {ms}ms"))
+    }
+
+    async fn get_pool(&self, ms: u64) -> Result<String, Error> {
+        static POOL: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+        let _connection = POOL.acquire().await.map_err(|_| Error::unavailable("the pool is closed"))?;
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok(format!("held a connection {ms}ms"))
     }
 
     async fn get_panic(&self) -> Result<(), Error> {

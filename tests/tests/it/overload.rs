@@ -122,3 +122,47 @@ fn an_invalid_limit_stops_start_up_naming_the_variable() {
     let exited = start(&bin("helloworld"), &[("GDD_RATE_LIMIT", "lots")], None).err().expect("refused");
     assert!(exited.output.contains("GDD_RATE_LIMIT"), "{}", exited.output);
 }
+
+/// `GET /pool?ms=40` with a 1 s deadline, the caller's patience: 0 when no answer came in time.
+fn pool_call(addr: std::net::SocketAddr) -> u16 {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else { return 0 };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    let head = format!("GET /pool?ms=40 HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(head.as_bytes()).is_err() {
+        return 0;
+    }
+    let mut bytes = Vec::new();
+    let _ = stream.read_to_end(&mut bytes);
+    let status = String::from_utf8_lossy(&bytes).split_whitespace().nth(1).and_then(|s| s.parse().ok());
+    status.unwrap_or(0)
+}
+
+/// Offers three times the capacity of helloworld's pool (4 connections held 40 ms: 100 calls a
+/// second) for 4 s: goodput (200s a second within the caller's 1 s of when the call was due)
+/// and the p99 of the calls answered 200.
+fn at_three_times_capacity(envs: &[(&str, &str)]) -> (f64, Duration, usize) {
+    let svc = helloworld(envs);
+    let addr = svc.addr;
+    let length = Duration::from_secs(4);
+    let load = doudou_tests::Load::run_with(300, length, || {}, move || pool_call(addr));
+    let mut answered: Vec<Duration> =
+        load.results.iter().filter(|(s, _)| *s == 200).map(|(_, t)| *t).collect();
+    let refused = load.results.iter().filter(|(s, _)| *s == 429).count();
+    answered.sort();
+    let good = answered.iter().filter(|t| **t <= Duration::from_secs(1)).count();
+    let p99 = answered.get(answered.len() * 99 / 100).or(answered.last()).copied().unwrap_or_default();
+    (good as f64 / length.as_secs_f64(), p99, refused)
+}
+
+#[test]
+fn at_three_times_capacity_the_limits_keep_goodput_and_bound_latency() {
+    let (limited, limited_p99, refused) =
+        at_three_times_capacity(&[("GDD_MAX_INFLIGHT", "4"), ("GDD_MAX_WAIT", "50ms")]);
+    let (unlimited, unlimited_p99, _) = at_three_times_capacity(&[]);
+    eprintln!(
+        "MEASURED 3x capacity (300 calls/s offered, capacity 100/s, 1 s patience): with GDD_MAX_INFLIGHT=4 GDD_MAX_WAIT=50ms goodput {limited:.0}/s, p99 {limited_p99:?}, {refused} refused; without limits goodput {unlimited:.0}/s, p99 {unlimited_p99:?}"
+    );
+    assert!(limited >= 80.0, "goodput {limited:.0}/s, below 80% of the capacity of 100/s");
+    assert!(limited_p99 < Duration::from_millis(500), "admitted calls' p99 {limited_p99:?}");
+}

@@ -2,11 +2,9 @@
 //! greeter that calls them by name, real processes over loopback, with an open-loop load (a
 //! call every 10 ms whether or not the previous ones answered, as real traffic arrives).
 
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use doudou_tests::{basic, bin, get, poll, raw, start, Proc};
+use doudou_tests::{basic, bin, poll, raw, start, Load, Proc};
 
 fn node(name: &str, seed: Option<std::net::SocketAddr>, extra: &[(&str, &str)]) -> Proc {
     let seed = seed.map(|s| s.to_string()).unwrap_or_default();
@@ -63,77 +61,6 @@ impl Cluster {
             let names = self.greeter.registry_names();
             (names.iter().filter(|n| n.starts_with("hello-")).count() == 3).then_some(())
         });
-    }
-}
-
-/// The answers of an open-loop load: status and latency of each call, in the order sent.
-struct Load {
-    results: Vec<(u16, Duration)>,
-}
-
-impl Load {
-    /// `rate` calls a second of `target` on `addr` for `length`, each timed from the moment it
-    /// was due (so a call that waited for a free worker counts its wait); `during` runs
-    /// meanwhile, from the start.
-    fn run(
-        addr: std::net::SocketAddr,
-        target: &'static str,
-        rate: u32,
-        length: Duration,
-        during: impl FnOnce(),
-    ) -> Self {
-        let (due_tx, due_rx) = mpsc::channel::<(usize, Instant)>();
-        let due_rx = Arc::new(Mutex::new(due_rx));
-        let (done_tx, done_rx) = mpsc::channel::<(usize, u16, Duration)>();
-        let workers: Vec<_> = (0..64)
-            .map(|_| {
-                let (due_rx, done_tx) = (Arc::clone(&due_rx), done_tx.clone());
-                std::thread::spawn(move || loop {
-                    let next = due_rx.lock().map(|rx| rx.recv());
-                    let Ok(Ok((i, due))) = next else { return };
-                    let status = get(addr, target).status;
-                    let _ = done_tx.send((i, status, due.elapsed()));
-                })
-            })
-            .collect();
-        drop(done_tx);
-        let calls = (f64::from(rate) * length.as_secs_f64()) as usize;
-        let interval = Duration::from_secs(1) / rate;
-        let pacer = std::thread::spawn(move || {
-            let start = Instant::now();
-            for i in 0..calls {
-                let due = start + interval * i as u32;
-                // Pacing an open-loop load: each call leaves at its time.
-                std::thread::sleep(due.saturating_duration_since(Instant::now()));
-                if due_tx.send((i, due)).is_err() {
-                    return;
-                }
-            }
-        });
-        during();
-        pacer.join().expect("pacer");
-        let mut results = vec![(0, Duration::ZERO); calls];
-        for (i, status, took) in done_rx {
-            results[i] = (status, took);
-        }
-        for w in workers {
-            w.join().expect("worker");
-        }
-        Self { results }
-    }
-
-    fn failed(&self) -> usize {
-        self.results.iter().filter(|(s, _)| *s != 200).count()
-    }
-
-    fn quantile(&self, q: f64) -> Duration {
-        let mut took: Vec<Duration> = self.results.iter().map(|(_, t)| *t).collect();
-        took.sort();
-        took[((took.len() as f64 * q) as usize).min(took.len() - 1)]
-    }
-
-    fn max(&self) -> Duration {
-        self.results.iter().map(|(_, t)| *t).max().unwrap_or_default()
     }
 }
 
