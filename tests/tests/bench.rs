@@ -119,3 +119,28 @@ fn the_load_script_measures_every_server() {
         String::from_utf8_lossy(&leftover.stdout)
     );
 }
+
+#[test]
+fn the_client_script_compares_the_generated_client_with_hyper() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Debug builds and one short round: this checks the script, it measures nothing.
+    let bin_dir = bin("bench-server").parent().expect("target dir").to_path_buf();
+    let out = Command::new(manifest_dir().join("../benches/client.sh"))
+        .args(["1", "1", "4"])
+        .env("BENCH_BIN", &bin_dir)
+        .output()
+        .expect("run benches/client.sh");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    for caller in ["hyper", "doudou"] {
+        let row = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(caller))
+            .unwrap_or_else(|| panic!("no {caller} row in:\n{text}"));
+        let calls: f64 = row.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("calls/s");
+        assert!(calls > 0.0, "{row}");
+    }
+    let paired =
+        text.lines().find_map(|l| l.strip_prefix("doudou / hyper, paired: ")).expect("the paired ratio");
+    assert!(paired.trim().parse::<f64>().is_ok_and(|r| r > 0.0), "{paired}");
+}

@@ -1,6 +1,7 @@
 //! Which instance a call goes to: the provider's balancer proposes one (smooth weighted round
-//! robin for discovered services), and the client keeps it unless it is ejected or clearly
-//! costlier than a second, random instance (the power of two choices). An instance's cost is
+//! robin for discovered services), and the client keeps it if it is idle; if it is ejected,
+//! or working and clearly costlier than a second, random instance, it takes that one (the
+//! power of two choices). An instance's cost is
 //! its expected latency times its calls in flight plus one, the latency being the larger of
 //! an average of its answers' latencies and how long it has been working without answering
 //! anything (Linkerd's and Finagle's cost, with a stall counted as it grows).
@@ -124,7 +125,10 @@ impl Instances {
         let proposed_health = self.health(&alive[proposed].base_url, alive);
         let mut best_admitted = proposed_health.admits(now);
         let mut best = (proposed, proposed_health);
-        if count > 1 {
+        // An idle instance is called as proposed: the weights hold exactly while calls are
+        // few, and only an instance that is working can be stalled.
+        let busy = best.1.in_flight.load(Ordering::Relaxed) > 0;
+        if count > 1 && (busy || !best_admitted) {
             let other = at((proposed_at + 1 + fastrand::usize(..count - 1)) % count);
             let other_health = self.health(&alive[other].base_url, alive);
             // Clearly: half the cost, so that instances that answer alike keep the balancer's
