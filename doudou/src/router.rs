@@ -302,6 +302,23 @@ impl Router {
     }
 }
 
+/// The router as a tower service of in-memory requests: what [`Router::handle`] does, for a
+/// client's [`transport`](crate::Client::transport) or any tower stack in tests.
+impl tower::Service<http::Request<Body>> for Router {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        let router = self.clone();
+        Box::pin(async move { Ok(router.handle(req).await) })
+    }
+}
+
 /// The router as a tower service, for user layers and compression: the peer address comes
 /// from the request's extensions and the route template goes into the response's.
 impl tower::Service<http::Request<Incoming>> for Router {

@@ -506,4 +506,24 @@ mod tests {
         assert_eq!(departed_status(&members, "frozen"), DEAD);
         assert!(members.all().is_empty());
     }
+
+    #[test]
+    fn clients_are_not_given_suspect_members_unless_all_are() {
+        let members = Members::new(Duration::from_millis(200), Duration::from_millis(100), 4);
+        for name in ["a", "b", "c"] {
+            members.upsert(member(name));
+        }
+        let names = |m: Arc<Vec<Member>>| m.iter().map(|m| m.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(members.answering("hello")), ["a", "b", "c"]);
+        // Three rounds of 200 ms over two others and a probe timeout: 1.3 s of silence.
+        last_heard(&members, "b", Duration::from_secs(2));
+        assert_eq!(names(members.answering("hello")), ["a", "c"]);
+        last_heard(&members, "a", Duration::from_secs(2));
+        last_heard(&members, "c", Duration::from_secs(2));
+        assert_eq!(
+            names(members.answering("hello")),
+            ["a", "b", "c"],
+            "all suspect: this node is the one cut off"
+        );
+    }
 }

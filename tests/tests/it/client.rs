@@ -118,3 +118,31 @@ fn the_openapi_document_describes_every_route() {
     assert!(doc["paths"]["/upload"]["post"]["requestBody"]["content"]["multipart/form-data"].is_object());
     assert!(doc["paths"]["/user"]["delete"]["responses"]["204"].is_object());
 }
+
+#[tokio::test]
+async fn a_tower_layer_wraps_every_attempt_and_the_timeout_is_per_client() {
+    let (svc, _) = helloworld();
+    let tagged = tower::layer::layer_fn(|inner| {
+        tower::util::MapRequest::new(inner, |mut req: http::Request<doudou::body::Body>| {
+            req.headers_mut().insert("user-agent", http::HeaderValue::from_static("layered"));
+            req
+        })
+    });
+    let client = HelloworldClient::with_client(doudou::Client::new(svc.base_url()).layer(tagged));
+    let remote = "127.0.0.1:1".parse().expect("addr");
+    let g = client.get_greet("Ann".into(), None, vec![], HeaderMap::new(), remote).await.expect("greet");
+    assert_eq!(g.user_agent.as_deref(), Some("layered"));
+
+    let impatient = HelloworldClient::with_client(
+        doudou::Client::new(svc.base_url()).timeout(std::time::Duration::from_millis(200)).retries(0),
+    );
+    let started = std::time::Instant::now();
+    let err = impatient.get_slow(2000).await.expect_err("no answer within 200 ms");
+    assert_eq!(err.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert!(err.message().contains("GDD_CLIENT_TIMEOUT"), "{}", err.message());
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(1500),
+        "gave up after {:?}",
+        started.elapsed()
+    );
+}

@@ -5,7 +5,7 @@
 use doudou::body::Body;
 use doudou::router::Router;
 use doudou::{Config, Server};
-use helloworld::{helloworld_openapi, Hello, HelloworldServer};
+use helloworld::{helloworld_openapi, Hello, Helloworld, HelloworldClient, HelloworldServer, User};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 
@@ -125,4 +125,13 @@ async fn a_type_alias_is_the_scalar_it_names() {
         params.as_array().and_then(|p| p.iter().find(|p| p["name"] == "user")).expect("user parameter");
     assert_eq!((user["in"].clone(), user["schema"]["type"].clone()), (json!("query"), json!("integer")));
     assert_eq!(get("/scalars?user=42").await.1["user"], 42);
+}
+
+#[tokio::test]
+async fn the_generated_client_calls_the_router_in_memory() {
+    let client = HelloworldClient::with_client(doudou::Client::new("http://in-memory").transport(router()));
+    assert_eq!(client.get_user(7).await.expect("get_user"), User::numbered(7));
+    let err = client.get_user(0).await.expect_err("404");
+    assert_eq!((err.status().as_u16(), err.message()), (404, "no user with id 0"));
+    assert_eq!(client.get_static("a/b c.css".into()).await.expect("catch-all"), "a/b c.css");
 }

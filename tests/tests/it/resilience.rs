@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use doudou_tests::{basic, bin, poll, raw, start, Load, Proc};
+use doudou_tests::{basic, bin, poll, raw, start, temp_dir, tool, Load, Proc};
 
 fn node(name: &str, seed: Option<std::net::SocketAddr>, extra: &[(&str, &str)]) -> Proc {
     let seed = seed.map(|s| s.to_string()).unwrap_or_default();
@@ -98,6 +98,16 @@ fn a_frozen_instance_costs_few_calls_a_timeout_and_fails_none() {
         "the greeter's client calls are counted: {}",
         metrics.lines().filter(|l| l.contains("doudou_client")).collect::<Vec<_>>().join("\n")
     );
+    assert!(metrics.contains("doudou_client_retries_total{"), "the retries after timeouts are counted");
+    let file = temp_dir("client-metrics").join("metrics.txt");
+    std::fs::write(&file, &metrics).expect("write");
+    let out = std::process::Command::new(tool("promtool"))
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&file).expect("open"))
+        .output()
+        .expect("run promtool");
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && report.trim().is_empty(), "promtool check metrics: {report}");
 }
 
 #[test]
