@@ -58,7 +58,8 @@ pub(crate) struct Health {
 
 /// The instance chosen for one attempt; counts as in flight until finished or dropped.
 pub(crate) struct Chosen {
-    pub(crate) base_url: String,
+    /// Its index in the instances it was chosen from.
+    pub(crate) index: usize,
     health: Arc<Health>,
     sent: u64,
     finished: bool,
@@ -82,14 +83,25 @@ impl Default for Instances {
 }
 
 impl Instances {
+    /// `at` in nanoseconds after the origin (at least 1: 0 means "never").
+    pub(crate) fn at(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX).max(1)
+    }
+
+    #[cfg(test)]
     fn now(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX).max(1)
+        self.at(Instant::now())
     }
 
     fn health(&self, base_url: &str, alive: &[Member]) -> Arc<Health> {
         if let Some(h) = self.by_url.read().ok().and_then(|m| m.get(base_url).cloned()) {
             return h;
         }
+        self.add(base_url, alive)
+    }
+
+    #[cold]
+    fn add(&self, base_url: &str, alive: &[Member]) -> Arc<Health> {
         let Ok(mut map) = self.by_url.write() else { return Arc::default() };
         if map.len() > 2 * alive.len() + 16 {
             // Forget instances that are gone, so that a long-lived client does not grow.
@@ -98,13 +110,15 @@ impl Instances {
         Arc::clone(map.entry(base_url.to_owned()).or_default())
     }
 
-    /// Chooses the instance of the next attempt among `alive`, leaving out those already
-    /// `tried` by this call; `None` when every instance was tried.
+    /// Chooses the instance of the next attempt, sent `now` (see [`Instances::at`]), among
+    /// `alive`, leaving out those already `tried` by this call; `None` when every instance was
+    /// tried.
     pub(crate) fn choose(
         &self,
         provider: &dyn ServiceProvider,
         alive: &[Member],
         tried: &[String],
+        now: u64,
     ) -> Option<Chosen> {
         let untried: Vec<usize> = if tried.is_empty() {
             Vec::new()
@@ -114,7 +128,6 @@ impl Instances {
         if alive.is_empty() || (!tried.is_empty() && untried.is_empty()) {
             return None;
         }
-        let now = self.now();
         // The pool of this attempt: every instance, or on a retry those not tried yet.
         let (count, proposed_at) = match untried.as_slice() {
             [] => (alive.len(), provider.choose(alive) % alive.len()),
@@ -162,16 +175,24 @@ impl Instances {
         if health.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
             health.progress.store(now, Ordering::Relaxed);
         }
-        Some(Chosen { base_url: alive[index].base_url.clone(), health, sent: now, finished: false })
+        Some(Chosen { index, health, sent: now, finished: false })
     }
 
-    /// Records how an attempt on `chosen` ended: `answered` if a response came (whatever its
-    /// status), `failed` for no connection, no answer in time or a 5xx.
-    pub(crate) fn finish(&self, mut chosen: Chosen, answered: bool, failed: bool, metrics: &ClientMetrics) {
+    /// Records how an attempt on `chosen` (at `base_url`) ended `now`: `answered` if a
+    /// response came (whatever its status), `failed` for no connection, no answer in time or
+    /// a 5xx.
+    pub(crate) fn finish(
+        &self,
+        mut chosen: Chosen,
+        base_url: &str,
+        answered: bool,
+        failed: bool,
+        now: u64,
+        metrics: &ClientMetrics,
+    ) {
         chosen.finished = true;
         let health = &chosen.health;
         if answered {
-            let now = self.now();
             health.progress.store(now, Ordering::Relaxed);
             health.observe(now.saturating_sub(chosen.sent));
         }
@@ -182,8 +203,8 @@ impl Instances {
             if was_ejected {
                 health.ejected_until.store(0, Ordering::Relaxed);
                 health.ejections.store(0, Ordering::Relaxed);
-                metrics.ejected(&chosen.base_url, false);
-                tracing::info!(instance = %chosen.base_url, "instance answers again: back in rotation");
+                metrics.ejected(base_url, false);
+                tracing::info!(instance = %base_url, "instance answers again: back in rotation");
             }
             return;
         }
@@ -191,11 +212,11 @@ impl Instances {
         if failures >= EJECT_AFTER {
             let ejections = health.ejections.fetch_add(1, Ordering::Relaxed) + 1;
             let time = BASE_EJECTION.saturating_mul(ejections).min(MAX_EJECTION);
-            let until = self.now().saturating_add(u64::try_from(time.as_nanos()).unwrap_or(u64::MAX));
+            let until = now.saturating_add(u64::try_from(time.as_nanos()).unwrap_or(u64::MAX));
             health.ejected_until.store(until, Ordering::Relaxed);
-            metrics.ejected(&chosen.base_url, true);
+            metrics.ejected(base_url, true);
             if !was_ejected {
-                tracing::warn!(instance = %chosen.base_url, failures, ejected_for = ?time, "instance fails: ejected");
+                tracing::warn!(instance = %base_url, failures, ejected_for = ?time, "instance fails: ejected");
             }
         }
     }
@@ -270,6 +291,26 @@ mod tests {
         }
     }
 
+    /// A choice and the base URL it stands for.
+    struct Picked {
+        chosen: Chosen,
+        base_url: String,
+    }
+
+    fn pick(
+        instances: &Instances,
+        provider: &dyn ServiceProvider,
+        alive: &[Member],
+        tried: &[String],
+    ) -> Option<Picked> {
+        let chosen = instances.choose(provider, alive, tried, instances.now())?;
+        Some(Picked { base_url: alive[chosen.index].base_url.clone(), chosen })
+    }
+
+    fn done(instances: &Instances, picked: Picked, answered: bool, failed: bool, metrics: &ClientMetrics) {
+        instances.finish(picked.chosen, &picked.base_url, answered, failed, instances.now(), metrics);
+    }
+
     /// Proposes instance 0 every time.
     struct First;
     impl ServiceProvider for First {
@@ -285,12 +326,12 @@ mod tests {
         let metrics = ClientMetrics::new("svc");
         for _ in 0..times {
             let chosen = loop {
-                let c = instances.choose(&First, alive, &[]).expect("an instance");
+                let c = pick(instances, &First, alive, &[]).expect("an instance");
                 if c.base_url == url {
                     break c;
                 }
             };
-            instances.finish(chosen, false, true, &metrics);
+            done(instances, chosen, false, true, &metrics);
         }
     }
 
@@ -300,9 +341,9 @@ mod tests {
         let instances = Instances::default();
         let metrics = ClientMetrics::new("svc");
         for _ in 0..100 {
-            let chosen = instances.choose(&First, &alive, &[]).expect("an instance");
+            let chosen = pick(&instances, &First, &alive, &[]).expect("an instance");
             assert_eq!(chosen.base_url, "http://a");
-            instances.finish(chosen, true, false, &metrics);
+            done(&instances, chosen, true, false, &metrics);
         }
     }
 
@@ -315,15 +356,15 @@ mod tests {
         for url in ["http://a", "http://b"] {
             instances.health(url, &alive).observe(1_000_000); // both answer in 1 ms
         }
-        let stuck = instances.choose(&First, &alive, &[]).expect("a");
+        let stuck = pick(&instances, &First, &alive, &[]).expect("a");
         assert_eq!(stuck.base_url, "http://a");
         // a has now worked 10 ms on that call without answering anything.
         let a = instances.health("http://a", &alive);
         a.progress.store(instances.now().saturating_sub(10_000_000), Ordering::Relaxed);
         for _ in 0..100 {
-            let chosen = instances.choose(&First, &alive, &[]).expect("an instance");
+            let chosen = pick(&instances, &First, &alive, &[]).expect("an instance");
             assert_eq!(chosen.base_url, "http://b", "the balancer proposes a, which is stalled");
-            instances.finish(chosen, true, false, &metrics);
+            done(&instances, chosen, true, false, &metrics);
         }
         assert_eq!(a.in_flight(), 1);
         drop(stuck);
@@ -336,18 +377,18 @@ mod tests {
         let instances = Instances::default();
         fail(&instances, &alive, "http://a", EJECT_AFTER);
         for _ in 0..50 {
-            let chosen = instances.choose(&First, &alive, &[]).expect("an instance");
+            let chosen = pick(&instances, &First, &alive, &[]).expect("an instance");
             assert_eq!(chosen.base_url, "http://b", "a is ejected");
         }
         // The ejection is over: one probe goes to a, and only one while it is on its way.
         instances.health("http://a", &alive).ejected_until.store(1, Ordering::Relaxed);
-        let probe = instances.choose(&First, &alive, &[]).expect("the probe");
+        let probe = pick(&instances, &First, &alive, &[]).expect("the probe");
         assert_eq!(probe.base_url, "http://a");
         for _ in 0..20 {
-            assert_eq!(instances.choose(&First, &alive, &[]).expect("b").base_url, "http://b");
+            assert_eq!(pick(&instances, &First, &alive, &[]).expect("b").base_url, "http://b");
         }
-        instances.finish(probe, true, false, &ClientMetrics::new("svc"));
-        assert_eq!(instances.choose(&First, &alive, &[]).expect("a").base_url, "http://a", "back");
+        done(&instances, probe, true, false, &ClientMetrics::new("svc"));
+        assert_eq!(pick(&instances, &First, &alive, &[]).expect("a").base_url, "http://a", "back");
     }
 
     #[test]
@@ -356,8 +397,8 @@ mod tests {
         let instances = Instances::default();
         fail(&instances, &alive, "http://a", EJECT_AFTER);
         let first = instances.health("http://a", &alive).ejected_until.load(Ordering::Relaxed);
-        let chosen = instances.choose(&FixedProvider::new("http://a"), &alive, &[]).expect("still called");
-        instances.finish(chosen, false, true, &ClientMetrics::new("svc"));
+        let chosen = pick(&instances, &FixedProvider::new("http://a"), &alive, &[]).expect("still called");
+        done(&instances, chosen, false, true, &ClientMetrics::new("svc"));
         let second = instances.health("http://a", &alive).ejected_until.load(Ordering::Relaxed);
         let longer = u64::try_from(BASE_EJECTION.as_nanos()).expect("fits") / 2;
         assert!(second > first + longer, "the second ejection lasts twice as long");
@@ -369,9 +410,9 @@ mod tests {
         let instances = Instances::default();
         let tried = vec!["http://a".to_owned(), "http://c".to_owned()];
         for _ in 0..20 {
-            assert_eq!(instances.choose(&First, &alive, &tried).expect("b").base_url, "http://b");
+            assert_eq!(pick(&instances, &First, &alive, &tried).expect("b").base_url, "http://b");
         }
         let all: Vec<String> = alive.iter().map(|m| m.base_url.clone()).collect();
-        assert!(instances.choose(&First, &alive, &all).is_none());
+        assert!(pick(&instances, &First, &alive, &all).is_none());
     }
 }

@@ -1,6 +1,8 @@
 //! One call as generated clients build it (path and query values, headers, a JSON or multipart
 //! body) and the answer they read back.
 
+use std::future::Future;
+
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_DISPOSITION, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
@@ -18,7 +20,7 @@ pub struct Call<'a> {
     pub(super) method: Method,
     pub(super) template: &'static str,
     path_params: Vec<(&'static str, String)>,
-    query: Vec<(String, String)>,
+    query: Vec<(&'static str, String)>,
     pub(super) headers: HeaderMap,
     pub(super) body: Option<(HeaderValue, Bytes)>,
     files: Vec<(&'static str, UploadFile)>,
@@ -48,7 +50,7 @@ impl<'a> Call<'a> {
 
     /// A query parameter (a text field of the multipart body when the call sends files).
     pub(crate) fn query(&mut self, name: &'static str, value: String) {
-        self.query.push((name.to_owned(), value));
+        self.query.push((name, value));
     }
 
     /// Headers to send along.
@@ -116,7 +118,7 @@ impl<'a> Call<'a> {
 
     /// The URI of the call on the instance at `base`.
     pub(super) fn uri(&self, base: &str) -> String {
-        let mut path = String::with_capacity(base.len() + self.template.len());
+        let mut path = String::with_capacity(base.len() + self.template.len() + 32);
         path.push_str(base);
         let mut rest = self.template;
         while let Some(start) = rest.find('{') {
@@ -144,7 +146,10 @@ impl<'a> Call<'a> {
         path.push_str(rest);
         if !self.query.is_empty() {
             path.push('?');
-            path.push_str(&serde_urlencoded::to_string(&self.query).unwrap_or_default());
+            let start = path.len();
+            form_urlencoded::Serializer::for_suffix(&mut path, start)
+                .extend_pairs(self.query.iter().map(|(k, v)| (*k, v.as_str())))
+                .finish();
         }
         path
     }
@@ -159,15 +164,25 @@ pub struct Reply {
 }
 
 impl Reply {
-    async fn bytes(self) -> Result<Bytes, Error> {
-        match tokio::time::timeout_at(self.deadline, self.resp.into_body().collect()).await {
-            Ok(Ok(collected)) => Ok(collected.to_bytes()),
-            Ok(Err(e)) => Err(Error::unavailable(format!("the response broke off: {e}"))),
-            Err(_) => Err(Error::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "the response body did not arrive within the client timeout (GDD_CLIENT_TIMEOUT)",
-            )),
-        }
+    pub(super) async fn bytes(self) -> Result<Bytes, Error> {
+        let mut collect = std::pin::pin!(self.resp.into_body().collect());
+        // A small body usually came with the head: then no timer is armed for it.
+        let at_once = std::future::poll_fn(|cx| std::task::Poll::Ready(collect.as_mut().poll(cx))).await;
+        let collected = match at_once {
+            std::task::Poll::Ready(collected) => collected,
+            std::task::Poll::Pending => match tokio::time::timeout_at(self.deadline, collect).await {
+                Ok(collected) => collected,
+                Err(_) => {
+                    return Err(Error::new(
+                        StatusCode::GATEWAY_TIMEOUT,
+                        "the response body did not arrive within the client timeout (GDD_CLIENT_TIMEOUT)",
+                    ))
+                }
+            },
+        };
+        collected
+            .map(|c| c.to_bytes())
+            .map_err(|e| Error::unavailable(format!("the response broke off: {e}")))
     }
 
     /// The body as JSON of `T`.

@@ -107,21 +107,21 @@ impl ClientMetrics {
 
     /// Counts a call to `route` that ended with `outcome` after `elapsed`.
     pub(crate) fn call(&self, route: &'static str, outcome: Outcome, elapsed: Duration) {
-        let cached = self.series.read().ok().and_then(|m| m.get(&(route, outcome)).cloned());
-        let series = match cached {
-            Some(series) => series,
-            None => {
-                let Some(f) = families() else { return };
-                let labels = [self.service.as_str(), route, outcome.label()];
-                let series = (f.calls.with_label_values(&labels), f.durations.with_label_values(&labels));
-                if let Ok(mut m) = self.series.write() {
-                    m.insert((route, outcome), series.clone());
-                }
-                series
+        if let Ok(cached) = self.series.read() {
+            if let Some((calls, durations)) = cached.get(&(route, outcome)) {
+                calls.inc();
+                durations.observe(elapsed.as_secs_f64());
+                return;
             }
-        };
-        series.0.inc();
-        series.1.observe(elapsed.as_secs_f64());
+        }
+        let Some(f) = families() else { return };
+        let labels = [self.service.as_str(), route, outcome.label()];
+        let (calls, durations) = (f.calls.with_label_values(&labels), f.durations.with_label_values(&labels));
+        calls.inc();
+        durations.observe(elapsed.as_secs_f64());
+        if let Ok(mut m) = self.series.write() {
+            m.insert((route, outcome), (calls, durations));
+        }
     }
 
     /// Counts a retry of a call to `route`.

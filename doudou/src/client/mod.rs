@@ -306,7 +306,8 @@ impl Call<'_> {
             return Err(e);
         }
         self.encode_files();
-        let shared = Arc::clone(&self.client.shared);
+        let client = self.client;
+        let shared = &*client.shared;
         let provider = &*shared.provider;
         if let Some(ready) = provider.ready() {
             ready.await;
@@ -326,9 +327,14 @@ impl Call<'_> {
         shared.budget.deposit();
         let mut tried: Vec<String> = Vec::new();
         let mut last = None;
+        // One clock read before each attempt and one after: they time the attempt, place its
+        // deadline and date what the balancer learns.
+        let mut sent = started;
+        let mut done = started;
         let (result, outcome) = loop {
             let alive = provider.instances();
-            let Some(chosen) = shared.instances.choose(provider, &alive, &tried) else {
+            let Some(chosen) = shared.instances.choose(provider, &alive, &tried, shared.instances.at(sent))
+            else {
                 // Every instance was tried: the last failure says why.
                 let (err, outcome) = last.take().unwrap_or_else(|| {
                     let err = Error::unavailable(format!(
@@ -339,7 +345,8 @@ impl Call<'_> {
                 });
                 break (Err(err), outcome);
             };
-            let uri = self.uri(&chosen.base_url);
+            let base_url = alive[chosen.index].base_url.as_str();
+            let uri = self.uri(base_url);
             let mut builder = http::Request::builder().method(self.method.clone()).uri(&uri);
             if let Some(h) = builder.headers_mut() {
                 h.clone_from(&headers);
@@ -358,36 +365,36 @@ impl Call<'_> {
                     break (Err(err), Outcome::Transport);
                 }
             };
-            let deadline = tokio::time::Instant::now() + shared.timeout;
+            let deadline = tokio::time::Instant::from_std(sent) + shared.timeout;
             let attempt = match tokio::time::timeout_at(deadline, shared.transport.call(req)).await {
                 Ok(Ok(resp)) => Attempt::Answered(resp),
                 Ok(Err(e)) => Attempt::Failed(e),
                 Err(_) => Attempt::TimedOut,
             };
+            done = Instant::now();
+            let at = shared.instances.at(done);
             let (retry, err, outcome) = match attempt {
                 Attempt::Answered(resp) => {
                     let status = resp.status();
-                    shared.instances.finish(chosen, true, status.is_server_error(), &shared.metrics);
+                    shared.instances.finish(
+                        chosen,
+                        base_url,
+                        true,
+                        status.is_server_error(),
+                        at,
+                        &shared.metrics,
+                    );
                     if status.is_success() {
                         break (Ok(Reply { resp, deadline }), Outcome::Success);
                     }
                     let outcome =
                         if status.is_server_error() { Outcome::ServerError } else { Outcome::ClientError };
-                    let bytes = match tokio::time::timeout_at(
-                        deadline,
-                        http_body_util::BodyExt::collect(resp.into_body()),
-                    )
-                    .await
-                    {
-                        Ok(Ok(collected)) => collected.to_bytes(),
-                        _ => bytes::Bytes::new(),
-                    };
-                    break (Err(Error::from_body(status, &bytes)), outcome);
+                    let reply = Reply { resp, deadline };
+                    break (Err(Error::from_body(status, &reply.bytes().await.unwrap_or_default())), outcome);
                 }
                 Attempt::TimedOut => {
-                    let base_url = chosen.base_url.clone();
-                    shared.instances.finish(chosen, false, true, &shared.metrics);
-                    tried.push(base_url);
+                    shared.instances.finish(chosen, base_url, false, true, at, &shared.metrics);
+                    tried.push(base_url.to_owned());
                     let err = Error::new(
                         StatusCode::GATEWAY_TIMEOUT,
                         format!(
@@ -398,9 +405,8 @@ impl Call<'_> {
                     (idempotent, err, Outcome::Timeout)
                 }
                 Attempt::Failed(e) => {
-                    let base_url = chosen.base_url.clone();
-                    shared.instances.finish(chosen, false, true, &shared.metrics);
-                    tried.push(base_url);
+                    shared.instances.finish(chosen, base_url, false, true, at, &shared.metrics);
+                    tried.push(base_url.to_owned());
                     let retry = idempotent || is_connect(&e);
                     tracing::debug!(%uri, error = %e, retry, "call failed");
                     (
@@ -415,8 +421,9 @@ impl Call<'_> {
             }
             last = Some((err, outcome));
             shared.metrics.retry(self.template);
+            sent = done;
         };
-        shared.metrics.call(self.template, outcome, started.elapsed());
+        shared.metrics.call(self.template, outcome, done.saturating_duration_since(started));
         result
     }
 }

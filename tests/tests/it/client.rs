@@ -146,3 +146,55 @@ async fn a_tower_layer_wraps_every_attempt_and_the_timeout_is_per_client() {
         started.elapsed()
     );
 }
+
+/// Three instances that exist only in name: the transport below answers none of them.
+struct ThreeInstances(std::sync::Arc<Vec<doudou::registry::Member>>);
+
+impl doudou::ServiceProvider for ThreeInstances {
+    fn name(&self) -> &str {
+        "nowhere"
+    }
+
+    fn instances(&self) -> std::sync::Arc<Vec<doudou::registry::Member>> {
+        std::sync::Arc::clone(&self.0)
+    }
+}
+
+#[tokio::test]
+async fn retries_stay_within_the_budget_when_every_instance_fails() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let members = ["a", "b", "c"].map(|n| doudou::registry::Member {
+        name: n.into(),
+        service: "nowhere".into(),
+        gossip_address: String::new(),
+        address: String::new(),
+        base_url: format!("http://{n}.invalid"),
+        weight: 1,
+        version: String::new(),
+        git_commit: String::new(),
+        build_time: String::new(),
+        start_time: 0,
+        status: doudou::registry::ALIVE,
+    });
+    let attempts = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&attempts);
+    let broken = tower::service_fn(move |_req: http::Request<doudou::body::Body>| {
+        counted.fetch_add(1, Ordering::Relaxed);
+        async { Err::<http::Response<doudou::body::Body>, _>(std::io::Error::other("connection reset")) }
+    });
+    let client = HelloworldClient::with_client(
+        doudou::Client::with_provider(ThreeInstances(std::sync::Arc::new(members.to_vec())))
+            .transport(broken),
+    );
+    let calls = 1000;
+    for _ in 0..calls {
+        let err = client.get_user(7).await.expect_err("every instance fails");
+        assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let attempts = attempts.load(Ordering::Relaxed);
+    eprintln!("MEASURED retry budget: {attempts} attempts for {calls} calls to three failing instances");
+    // Without a budget, GDD_RETRY_COUNT (2) would make it 3,000 attempts. The budget allows 100
+    // retries in reserve and one for every 5 calls: at most 1,300.
+    assert!(attempts > calls, "idempotent calls are retried: {attempts}");
+    assert!(attempts <= 1300, "{attempts} attempts for {calls} calls");
+}
