@@ -6,15 +6,15 @@
 
 mod delegates;
 mod gossip;
+mod members;
 
-use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
 pub use gossip::{Gossip, GossipError};
+pub use members::Members;
 
 use crate::config::Config;
 use crate::service::BuildInfo;
@@ -162,154 +162,6 @@ impl Member {
         }
     }
 }
-
-/// The live members, by node name: written by gossip events, read by providers. Each
-/// service's instances are also kept as a shared snapshot, rebuilt on change, so a client's
-/// pick copies nothing.
-#[derive(Debug, Default)]
-pub struct Members {
-    by_name: RwLock<BTreeMap<String, Member>>,
-    by_service: RwLock<std::collections::HashMap<String, Arc<Vec<Member>>>>,
-    /// How many members there are, for the suspect threshold.
-    count: std::sync::atomic::AtomicUsize,
-    /// When each member last showed it is alive (joined, updated, acknowledged a probe).
-    heard: Mutex<HashMap<String, Instant>>,
-    /// Members removed by memberlist, kept for the registry a while, newest last.
-    departed: Mutex<Vec<(Member, Instant)>>,
-    probe_interval: Duration,
-    probe_timeout: Duration,
-    /// The shortest silence after which memberlist can declare a member dead (its minimum
-    /// suspicion timeout, `GDD_MEM_SUSPICION_MULT` probe intervals).
-    failure_silence: Duration,
-}
-
-impl Members {
-    /// An empty member list whose liveness is judged by memberlist's probe timing.
-    pub(crate) fn new(probe_interval: Duration, probe_timeout: Duration, suspicion_mult: usize) -> Self {
-        let failure_silence =
-            probe_interval.saturating_mul(u32::try_from(suspicion_mult).unwrap_or(u32::MAX));
-        Self { probe_interval, probe_timeout, failure_silence, ..Self::default() }
-    }
-
-    /// Notes that `name` showed it is alive now.
-    pub(crate) fn heard_from(&self, name: &str) {
-        if let Ok(mut heard) = self.heard.lock() {
-            match heard.get_mut(name) {
-                Some(at) => *at = Instant::now(),
-                None => {
-                    heard.insert(name.to_owned(), Instant::now());
-                }
-            }
-        }
-    }
-
-    /// How long a member may go without acknowledging a probe: memberlist probes one member
-    /// per probe interval, in a shuffled round, so at most two rounds and a probe timeout pass
-    /// between two acknowledged probes of a healthy member; a third round is slack for a busy
-    /// machine.
-    fn suspect_after(&self, members: usize) -> Duration {
-        let others = u32::try_from(members.saturating_sub(1).max(1)).unwrap_or(u32::MAX);
-        self.probe_interval.saturating_mul(others.saturating_mul(3)) + self.probe_timeout
-    }
-
-    fn status_of(
-        &self,
-        name: &str,
-        heard: &HashMap<String, Instant>,
-        suspect_after: Duration,
-    ) -> &'static str {
-        match heard.get(name) {
-            Some(at) if !self.probe_interval.is_zero() && at.elapsed() > suspect_after => SUSPECT,
-            _ => ALIVE,
-        }
-    }
-    fn changed(&self, map: &BTreeMap<String, Member>) {
-        self.count.store(map.len(), std::sync::atomic::Ordering::Relaxed);
-        let mut grouped: std::collections::HashMap<String, Vec<Member>> = std::collections::HashMap::new();
-        for m in map.values().filter(|m| m.serves()) {
-            grouped.entry(m.service.clone()).or_default().push(m.clone());
-        }
-        if let Ok(mut by_service) = self.by_service.write() {
-            *by_service = grouped.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
-        }
-    }
-
-    pub(crate) fn upsert(&self, member: Member) {
-        self.heard_from(&member.name);
-        if let Ok(mut departed) = self.departed.lock() {
-            departed.retain(|(m, _)| m.name != member.name);
-        }
-        if let Ok(mut map) = self.by_name.write() {
-            map.insert(member.name.clone(), member);
-            self.changed(&map);
-        }
-    }
-
-    /// Removes a member memberlist declared dead or gone: `dead` if it had stopped answering
-    /// probes before, `left` if it was answering until it went (a leave message).
-    ///
-    /// memberlist 0.8.5 does not say which: the node state it hands the event is the one the
-    /// member joined with. It can only declare a member dead after suspecting it for at least
-    /// its minimum suspicion timeout, so a member heard from more recently than that left.
-    pub(crate) fn remove(&self, name: &str) {
-        let Ok(mut map) = self.by_name.write() else { return };
-        let Some(mut member) = map.remove(name) else { return };
-        self.changed(&map);
-        drop(map);
-        let heard = self.heard.lock().ok().and_then(|mut h| h.remove(name));
-        member.status = match heard {
-            Some(at) if at.elapsed() < self.failure_silence => LEFT,
-            _ => DEAD,
-        };
-        if let Ok(mut departed) = self.departed.lock() {
-            departed.push((member, Instant::now()));
-            if departed.len() > MAX_DEPARTED {
-                departed.remove(0);
-            }
-        }
-    }
-
-    /// Every live member, `alive` or `suspect`.
-    pub fn all(&self) -> Vec<Member> {
-        let Ok(map) = self.by_name.read() else { return Vec::new() };
-        let suspect_after = self.suspect_after(map.len());
-        let heard = self.heard.lock().map(|h| h.clone()).unwrap_or_default();
-        map.values()
-            .map(|m| Member { status: self.status_of(&m.name, &heard, suspect_after), ..m.clone() })
-            .collect()
-    }
-
-    /// The members removed within `keep`, `dead` or `left`.
-    pub fn departed(&self, keep: Duration) -> Vec<Member> {
-        let Ok(mut departed) = self.departed.lock() else { return Vec::new() };
-        departed.retain(|(_, at)| at.elapsed() <= keep);
-        departed.iter().map(|(m, _)| m.clone()).collect()
-    }
-
-    /// The live members running `service`, sorted by node name.
-    pub fn of_service(&self, service: &str) -> Arc<Vec<Member>> {
-        self.by_service.read().ok().and_then(|m| m.get(service).cloned()).unwrap_or_default()
-    }
-
-    /// The members running `service` that are not suspect, or all of them when every one is
-    /// (a blip on this node's network should not stop its calls).
-    pub fn answering(&self, service: &str) -> Arc<Vec<Member>> {
-        let all = self.of_service(service);
-        if self.probe_interval.is_zero() || all.is_empty() {
-            return all;
-        }
-        let suspect_after = self.suspect_after(self.count.load(std::sync::atomic::Ordering::Relaxed));
-        let Ok(heard) = self.heard.lock() else { return all };
-        let suspect = |m: &Member| heard.get(&m.name).is_some_and(|at| at.elapsed() > suspect_after);
-        if !all.iter().any(suspect) || all.iter().all(suspect) {
-            return all;
-        }
-        Arc::new(all.iter().filter(|m| !suspect(m)).cloned().collect())
-    }
-}
-
-/// Departed members kept for the registry at most.
-const MAX_DEPARTED: usize = 256;
 
 /// The cluster the process uses when nothing else is said: the gossip node of the first server
 /// that started with gossip, or the one [`join`] started. Clients made with
@@ -461,69 +313,4 @@ pub(crate) fn first_private_ip() -> Option<IpAddr> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn member(name: &str) -> Member {
-        let meta = Meta {
-            service: "hello".to_owned(),
-            port: 6060,
-            root: String::new(),
-            weight: 1,
-            version: String::new(),
-            commit: String::new(),
-            built: String::new(),
-            started: 0,
-        };
-        Member::from_meta(name.to_owned(), SocketAddr::from(([127, 0, 0, 1], 7946)), &meta)
-    }
-
-    fn last_heard(members: &Members, name: &str, ago: Duration) {
-        let at = Instant::now().checked_sub(ago).expect("the test's clock goes back that far");
-        members.heard.lock().expect("not poisoned").insert(name.to_owned(), at);
-    }
-
-    fn departed_status(members: &Members, name: &str) -> &'static str {
-        let departed = members.departed(Duration::from_secs(60));
-        departed.iter().find(|m| m.name == name).map(|m| m.status).expect("listed as departed")
-    }
-
-    #[test]
-    fn a_member_heard_within_the_minimum_suspicion_timeout_left_and_a_silent_one_died() {
-        // 200 ms probes, suspicion multiplier 20: memberlist declares no one dead before 4 s
-        // of silence, however slow this machine's probe rounds run.
-        let members = Members::new(Duration::from_millis(200), Duration::from_millis(100), 20);
-        for name in ["slow-prober", "gone", "frozen"] {
-            members.upsert(member(name));
-        }
-        last_heard(&members, "slow-prober", Duration::from_millis(2500));
-        last_heard(&members, "frozen", Duration::from_millis(4500));
-        members.remove("slow-prober");
-        members.remove("gone");
-        members.remove("frozen");
-        assert_eq!(departed_status(&members, "slow-prober"), LEFT);
-        assert_eq!(departed_status(&members, "gone"), LEFT);
-        assert_eq!(departed_status(&members, "frozen"), DEAD);
-        assert!(members.all().is_empty());
-    }
-
-    #[test]
-    fn clients_are_not_given_suspect_members_unless_all_are() {
-        let members = Members::new(Duration::from_millis(200), Duration::from_millis(100), 4);
-        for name in ["a", "b", "c"] {
-            members.upsert(member(name));
-        }
-        let names = |m: Arc<Vec<Member>>| m.iter().map(|m| m.name.clone()).collect::<Vec<_>>();
-        assert_eq!(names(members.answering("hello")), ["a", "b", "c"]);
-        // Three rounds of 200 ms over two others and a probe timeout: 1.3 s of silence.
-        last_heard(&members, "b", Duration::from_secs(2));
-        assert_eq!(names(members.answering("hello")), ["a", "c"]);
-        last_heard(&members, "a", Duration::from_secs(2));
-        last_heard(&members, "c", Duration::from_secs(2));
-        assert_eq!(
-            names(members.answering("hello")),
-            ["a", "b", "c"],
-            "all suspect: this node is the one cut off"
-        );
-    }
-}
+mod tests;

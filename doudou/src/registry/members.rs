@@ -1,0 +1,156 @@
+//! The member list that gossip events keep and clients read: who is alive, suspect, dead or
+//! left, and each service's instances as a shared snapshot.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use super::{Member, ALIVE, DEAD, LEFT, SUSPECT};
+
+/// The live members, by node name: written by gossip events, read by providers. Each
+/// service's instances are also kept as a shared snapshot, rebuilt on change, so a client's
+/// pick copies nothing.
+#[derive(Debug, Default)]
+pub struct Members {
+    by_name: RwLock<BTreeMap<String, Member>>,
+    by_service: RwLock<std::collections::HashMap<String, Arc<Vec<Member>>>>,
+    /// How many members there are, for the suspect threshold.
+    count: std::sync::atomic::AtomicUsize,
+    /// When each member last showed it is alive (joined, updated, acknowledged a probe).
+    pub(super) heard: Mutex<HashMap<String, Instant>>,
+    /// Members removed by memberlist, kept for the registry a while, newest last.
+    departed: Mutex<Vec<(Member, Instant)>>,
+    probe_interval: Duration,
+    probe_timeout: Duration,
+    /// The shortest silence after which memberlist can declare a member dead (its minimum
+    /// suspicion timeout, `GDD_MEM_SUSPICION_MULT` probe intervals).
+    failure_silence: Duration,
+}
+
+impl Members {
+    /// An empty member list whose liveness is judged by memberlist's probe timing.
+    pub(crate) fn new(probe_interval: Duration, probe_timeout: Duration, suspicion_mult: usize) -> Self {
+        let failure_silence =
+            probe_interval.saturating_mul(u32::try_from(suspicion_mult).unwrap_or(u32::MAX));
+        Self { probe_interval, probe_timeout, failure_silence, ..Self::default() }
+    }
+
+    /// Notes that `name` showed it is alive now.
+    pub(crate) fn heard_from(&self, name: &str) {
+        if let Ok(mut heard) = self.heard.lock() {
+            match heard.get_mut(name) {
+                Some(at) => *at = Instant::now(),
+                None => {
+                    heard.insert(name.to_owned(), Instant::now());
+                }
+            }
+        }
+    }
+
+    /// How long a member may go without acknowledging a probe: memberlist probes one member
+    /// per probe interval, in a shuffled round, so at most two rounds and a probe timeout pass
+    /// between two acknowledged probes of a healthy member; a third round is slack for a busy
+    /// machine.
+    fn suspect_after(&self, members: usize) -> Duration {
+        let others = u32::try_from(members.saturating_sub(1).max(1)).unwrap_or(u32::MAX);
+        self.probe_interval.saturating_mul(others.saturating_mul(3)) + self.probe_timeout
+    }
+
+    fn status_of(
+        &self,
+        name: &str,
+        heard: &HashMap<String, Instant>,
+        suspect_after: Duration,
+    ) -> &'static str {
+        match heard.get(name) {
+            Some(at) if !self.probe_interval.is_zero() && at.elapsed() > suspect_after => SUSPECT,
+            _ => ALIVE,
+        }
+    }
+    fn changed(&self, map: &BTreeMap<String, Member>) {
+        self.count.store(map.len(), std::sync::atomic::Ordering::Relaxed);
+        let mut grouped: std::collections::HashMap<String, Vec<Member>> = std::collections::HashMap::new();
+        for m in map.values().filter(|m| m.serves()) {
+            grouped.entry(m.service.clone()).or_default().push(m.clone());
+        }
+        if let Ok(mut by_service) = self.by_service.write() {
+            *by_service = grouped.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        }
+    }
+
+    pub(crate) fn upsert(&self, member: Member) {
+        self.heard_from(&member.name);
+        if let Ok(mut departed) = self.departed.lock() {
+            departed.retain(|(m, _)| m.name != member.name);
+        }
+        if let Ok(mut map) = self.by_name.write() {
+            map.insert(member.name.clone(), member);
+            self.changed(&map);
+        }
+    }
+
+    /// Removes a member memberlist declared dead or gone: `dead` if it had stopped answering
+    /// probes before, `left` if it was answering until it went (a leave message).
+    ///
+    /// memberlist 0.8.5 does not say which: the node state it hands the event is the one the
+    /// member joined with. It can only declare a member dead after suspecting it for at least
+    /// its minimum suspicion timeout, so a member heard from more recently than that left.
+    pub(crate) fn remove(&self, name: &str) {
+        let Ok(mut map) = self.by_name.write() else { return };
+        let Some(mut member) = map.remove(name) else { return };
+        self.changed(&map);
+        drop(map);
+        let heard = self.heard.lock().ok().and_then(|mut h| h.remove(name));
+        member.status = match heard {
+            Some(at) if at.elapsed() < self.failure_silence => LEFT,
+            _ => DEAD,
+        };
+        if let Ok(mut departed) = self.departed.lock() {
+            departed.push((member, Instant::now()));
+            if departed.len() > MAX_DEPARTED {
+                departed.remove(0);
+            }
+        }
+    }
+
+    /// Every live member, `alive` or `suspect`.
+    pub fn all(&self) -> Vec<Member> {
+        let Ok(map) = self.by_name.read() else { return Vec::new() };
+        let suspect_after = self.suspect_after(map.len());
+        let heard = self.heard.lock().map(|h| h.clone()).unwrap_or_default();
+        map.values()
+            .map(|m| Member { status: self.status_of(&m.name, &heard, suspect_after), ..m.clone() })
+            .collect()
+    }
+
+    /// The members removed within `keep`, `dead` or `left`.
+    pub fn departed(&self, keep: Duration) -> Vec<Member> {
+        let Ok(mut departed) = self.departed.lock() else { return Vec::new() };
+        departed.retain(|(_, at)| at.elapsed() <= keep);
+        departed.iter().map(|(m, _)| m.clone()).collect()
+    }
+
+    /// The live members running `service`, sorted by node name.
+    pub fn of_service(&self, service: &str) -> Arc<Vec<Member>> {
+        self.by_service.read().ok().and_then(|m| m.get(service).cloned()).unwrap_or_default()
+    }
+
+    /// The members running `service` that are not suspect, or all of them when every one is
+    /// (a blip on this node's network should not stop its calls).
+    pub fn answering(&self, service: &str) -> Arc<Vec<Member>> {
+        let all = self.of_service(service);
+        if self.probe_interval.is_zero() || all.is_empty() {
+            return all;
+        }
+        let suspect_after = self.suspect_after(self.count.load(std::sync::atomic::Ordering::Relaxed));
+        let Ok(heard) = self.heard.lock() else { return all };
+        let suspect = |m: &Member| heard.get(&m.name).is_some_and(|at| at.elapsed() > suspect_after);
+        if !all.iter().any(suspect) || all.iter().all(suspect) {
+            return all;
+        }
+        Arc::new(all.iter().filter(|m| !suspect(m)).cloned().collect())
+    }
+}
+
+/// Departed members kept for the registry at most.
+const MAX_DEPARTED: usize = 256;

@@ -1,0 +1,68 @@
+//! Member status and the instances clients are given.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+
+fn member(name: &str) -> Member {
+    let meta = Meta {
+        service: "hello".to_owned(),
+        port: 6060,
+        root: String::new(),
+        weight: 1,
+        version: String::new(),
+        commit: String::new(),
+        built: String::new(),
+        started: 0,
+    };
+    Member::from_meta(name.to_owned(), SocketAddr::from(([127, 0, 0, 1], 7946)), &meta)
+}
+
+fn last_heard(members: &Members, name: &str, ago: Duration) {
+    let at = Instant::now().checked_sub(ago).expect("the test's clock goes back that far");
+    members.heard.lock().expect("not poisoned").insert(name.to_owned(), at);
+}
+
+fn departed_status(members: &Members, name: &str) -> &'static str {
+    let departed = members.departed(Duration::from_secs(60));
+    departed.iter().find(|m| m.name == name).map(|m| m.status).expect("listed as departed")
+}
+
+#[test]
+fn a_member_heard_within_the_minimum_suspicion_timeout_left_and_a_silent_one_died() {
+    // 200 ms probes, suspicion multiplier 20: memberlist declares no one dead before 4 s
+    // of silence, however slow this machine's probe rounds run.
+    let members = Members::new(Duration::from_millis(200), Duration::from_millis(100), 20);
+    for name in ["slow-prober", "gone", "frozen"] {
+        members.upsert(member(name));
+    }
+    last_heard(&members, "slow-prober", Duration::from_millis(2500));
+    last_heard(&members, "frozen", Duration::from_millis(4500));
+    members.remove("slow-prober");
+    members.remove("gone");
+    members.remove("frozen");
+    assert_eq!(departed_status(&members, "slow-prober"), LEFT);
+    assert_eq!(departed_status(&members, "gone"), LEFT);
+    assert_eq!(departed_status(&members, "frozen"), DEAD);
+    assert!(members.all().is_empty());
+}
+
+#[test]
+fn clients_are_not_given_suspect_members_unless_all_are() {
+    let members = Members::new(Duration::from_millis(200), Duration::from_millis(100), 4);
+    for name in ["a", "b", "c"] {
+        members.upsert(member(name));
+    }
+    let names = |m: Arc<Vec<Member>>| m.iter().map(|m| m.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(members.answering("hello")), ["a", "b", "c"]);
+    // Three rounds of 200 ms over two others and a probe timeout: 1.3 s of silence.
+    last_heard(&members, "b", Duration::from_secs(2));
+    assert_eq!(names(members.answering("hello")), ["a", "c"]);
+    last_heard(&members, "a", Duration::from_secs(2));
+    last_heard(&members, "c", Duration::from_secs(2));
+    assert_eq!(
+        names(members.answering("hello")),
+        ["a", "b", "c"],
+        "all suspect: this node is the one cut off"
+    );
+}
