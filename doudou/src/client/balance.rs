@@ -54,6 +54,16 @@ pub(crate) struct Health {
     ejected_until: AtomicU64,
     /// A half-open probe is on its way.
     probing: AtomicBool,
+    /// Its base URL taken apart once, so that a call parses only its own path and query.
+    base: std::sync::OnceLock<Option<Base>>,
+}
+
+/// A base URL (`http://host:port/root`) in the parts a request's URI is made of.
+pub(crate) struct Base {
+    pub(crate) scheme: http::uri::Scheme,
+    pub(crate) authority: http::uri::Authority,
+    /// The root path, `""` or `/root`.
+    pub(crate) root: String,
 }
 
 /// The instance chosen for one attempt; counts as in flight until finished or dropped.
@@ -63,6 +73,23 @@ pub(crate) struct Chosen {
     health: Arc<Health>,
     sent: u64,
     finished: bool,
+}
+
+impl Chosen {
+    /// The parts of `base_url` (the chosen instance's), or `None` if it is not an absolute URL.
+    pub(crate) fn base(&self, base_url: &str) -> Option<&Base> {
+        self.health
+            .base
+            .get_or_init(|| {
+                let parts = http::Uri::try_from(base_url).ok()?.into_parts();
+                let root = parts
+                    .path_and_query
+                    .map(|p| p.path().trim_end_matches('/').to_owned())
+                    .unwrap_or_default();
+                Some(Base { scheme: parts.scheme?, authority: parts.authority?, root })
+            })
+            .as_ref()
+    }
 }
 
 impl Drop for Chosen {

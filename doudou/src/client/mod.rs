@@ -346,8 +346,32 @@ impl Call<'_> {
                 break (Err(err), outcome);
             };
             let base_url = alive[chosen.index].base_url.as_str();
-            let uri = self.uri(base_url);
-            let mut builder = http::Request::builder().method(self.method.clone()).uri(&uri);
+            // The path and query after the instance's parsed base, or the whole URI to parse.
+            let uri = match chosen.base(base_url) {
+                Some(base) => {
+                    let path = bytes::Bytes::from(self.uri(&base.root));
+                    http::uri::PathAndQuery::from_maybe_shared(path).map_err(http::Error::from).and_then(
+                        |path| {
+                            let mut parts = http::uri::Parts::default();
+                            parts.scheme = Some(base.scheme.clone());
+                            parts.authority = Some(base.authority.clone());
+                            parts.path_and_query = Some(path);
+                            http::Uri::from_parts(parts).map_err(http::Error::from)
+                        },
+                    )
+                }
+                None => http::Uri::try_from(self.uri(base_url)).map_err(http::Error::from),
+            };
+            // For messages only: the URI as text.
+            let shown = || format!("{base_url}{}", self.uri(""));
+            let mut builder = http::Request::builder().method(self.method.clone());
+            match uri {
+                Ok(uri) => builder = builder.uri(uri),
+                Err(e) => {
+                    let err = Error::bad_request(format!("cannot build a request to {}: {e}", shown()));
+                    break (Err(err), Outcome::Transport);
+                }
+            }
             if let Some(h) = builder.headers_mut() {
                 h.clone_from(&headers);
             }
@@ -361,7 +385,7 @@ impl Call<'_> {
             let req = match builder.body(req_body) {
                 Ok(req) => req,
                 Err(e) => {
-                    let err = Error::bad_request(format!("cannot build a request to {uri}: {e}"));
+                    let err = Error::bad_request(format!("cannot build a request to {}: {e}", shown()));
                     break (Err(err), Outcome::Transport);
                 }
             };
@@ -398,8 +422,10 @@ impl Call<'_> {
                     let err = Error::new(
                         StatusCode::GATEWAY_TIMEOUT,
                         format!(
-                            "{} {uri} did not answer within {:?} (GDD_CLIENT_TIMEOUT)",
-                            self.method, shared.timeout
+                            "{} {} did not answer within {:?} (GDD_CLIENT_TIMEOUT)",
+                            self.method,
+                            shown(),
+                            shared.timeout
                         ),
                     );
                     (idempotent, err, Outcome::Timeout)
@@ -408,10 +434,10 @@ impl Call<'_> {
                     shared.instances.finish(chosen, base_url, false, true, at, &shared.metrics);
                     tried.push(base_url.to_owned());
                     let retry = idempotent || is_connect(&e);
-                    tracing::debug!(%uri, error = %e, retry, "call failed");
+                    tracing::debug!(uri = %shown(), error = %e, retry, "call failed");
                     (
                         retry,
-                        Error::unavailable(format!("cannot call {} {uri}: {e}", self.method)),
+                        Error::unavailable(format!("cannot call {} {}: {e}", self.method, shown())),
                         Outcome::Transport,
                     )
                 }
