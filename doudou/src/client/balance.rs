@@ -30,6 +30,8 @@ use crate::registry::Member;
 pub(crate) const EJECT_AFTER: u32 = 5;
 /// How long a first ejection lasts (go-doudou's breaker stays open 5 s).
 pub(crate) const BASE_EJECTION: Duration = Duration::from_secs(5);
+/// The shortest silence of a working instance that counts as a stall, in nanoseconds.
+const STALL_FLOOR: u64 = 20_000_000;
 /// The longest ejection.
 pub(crate) const MAX_EJECTION: Duration = Duration::from_secs(60);
 
@@ -163,7 +165,7 @@ impl Instances {
         let at = |k: usize| if untried.is_empty() { k } else { untried[k] };
         let proposed = at(proposed_at);
         let proposed_health = self.health(&alive[proposed].base_url, alive);
-        let mut best_admitted = proposed_health.admits(now);
+        let mut best_admitted = proposed_health.admits(now) && !proposed_health.stalled(now);
         let mut best = (proposed, proposed_health);
         // An idle instance is called as proposed: the weights hold exactly while calls are
         // few, and only an instance that is working can be stalled.
@@ -177,7 +179,7 @@ impl Instances {
             let known =
                 best.1.latency.load(Ordering::Relaxed).max(other_health.latency.load(Ordering::Relaxed));
             let clearly_cheaper = other_health.cost(now, known).saturating_mul(2) < best.1.cost(now, known);
-            if other_health.admits(now) && (!best_admitted || clearly_cheaper) {
+            if other_health.admits(now) && !other_health.stalled(now) && (!best_admitted || clearly_cheaper) {
                 best = (other, other_health);
                 best_admitted = true;
             }
@@ -191,7 +193,7 @@ impl Instances {
                     continue;
                 }
                 let health = self.health(&alive[i].base_url, alive);
-                if health.admits(now) {
+                if health.admits(now) && !health.stalled(now) {
                     best = (i, health);
                     break;
                 }
@@ -264,6 +266,17 @@ impl Health {
         };
         let latency = latency.max(stalled);
         latency.saturating_mul(u64::from(in_flight) + 1)
+    }
+
+    /// Whether it has calls in flight and has answered none of them for far longer than it
+    /// usually takes (four times its average latency, and at least 20 ms): a frozen process or
+    /// a full node. It gets no more calls until it answers (unless every instance is stalled).
+    fn stalled(&self, now: u64) -> bool {
+        if self.in_flight.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        let usual = self.latency.load(Ordering::Relaxed).saturating_mul(4).max(STALL_FLOOR);
+        now.saturating_sub(self.progress.load(Ordering::Relaxed)) > usual
     }
 
     /// Adds an answer's latency to the moving average (a fifth of the way to the sample).
