@@ -174,19 +174,7 @@ mod tests {
     use super::*;
 
     fn member(name: &str, weight: u32) -> Member {
-        Member {
-            name: name.into(),
-            service: "svc".into(),
-            gossip_address: String::new(),
-            address: String::new(),
-            base_url: format!("http://{name}"),
-            weight,
-            version: String::new(),
-            git_commit: String::new(),
-            build_time: String::new(),
-            start_time: 0,
-            status: crate::registry::ALIVE,
-        }
+        Member::instance("svc", name, format!("http://{name}"), weight)
     }
 
     fn counts(b: &dyn Balancer, instances: &[Member], picks: usize) -> Vec<usize> {

@@ -293,6 +293,19 @@ pub fn tool(name: &str) -> PathBuf {
     })
 }
 
+/// Asserts that `promtool check metrics` accepts the scrape `text` without a remark.
+pub fn assert_promtool_accepts(text: &[u8]) {
+    let file = temp_dir("promtool").join("metrics.txt");
+    std::fs::write(&file, text).expect("write the scrape");
+    let out = Command::new(tool("promtool"))
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&file).expect("open the scrape"))
+        .output()
+        .expect("run promtool");
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && report.trim().is_empty(), "promtool check metrics: {report}");
+}
+
 /// A helper process (Prometheus, a validator) killed when dropped; its output goes to a file.
 pub struct Daemon {
     child: Child,

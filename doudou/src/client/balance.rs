@@ -316,19 +316,7 @@ mod tests {
     use crate::client::FixedProvider;
 
     fn member(name: &str) -> Member {
-        Member {
-            name: name.into(),
-            service: "svc".into(),
-            gossip_address: String::new(),
-            address: String::new(),
-            base_url: format!("http://{name}"),
-            weight: 1,
-            version: String::new(),
-            git_commit: String::new(),
-            build_time: String::new(),
-            start_time: 0,
-            status: crate::registry::ALIVE,
-        }
+        Member::instance("svc", name, format!("http://{name}"), 1)
     }
 
     /// A choice and the base URL it stands for.

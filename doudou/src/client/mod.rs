@@ -66,19 +66,7 @@ impl FixedProvider {
     /// Always `base_url` (a trailing `/` is ignored).
     pub fn new(base_url: impl Into<String>) -> Self {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
-        let member = Member {
-            name: base_url.clone(),
-            service: base_url.clone(),
-            gossip_address: String::new(),
-            address: base_url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_owned(),
-            base_url,
-            weight: 1,
-            version: String::new(),
-            git_commit: String::new(),
-            build_time: String::new(),
-            start_time: 0,
-            status: crate::registry::ALIVE,
-        };
+        let member = Member::instance(&base_url, &base_url, base_url.clone(), 1);
         Self { instance: Arc::new(vec![member]) }
     }
 

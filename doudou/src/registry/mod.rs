@@ -137,6 +137,24 @@ pub const DEAD: &str = "dead";
 pub const LEFT: &str = "left";
 
 impl Member {
+    /// An instance of `service` known only by its name and base URL (a fixed URL, a test):
+    /// no gossip address and no build details.
+    pub(crate) fn instance(service: &str, name: &str, base_url: String, weight: u32) -> Self {
+        Self {
+            name: name.to_owned(),
+            service: service.to_owned(),
+            gossip_address: String::new(),
+            address: String::new(),
+            base_url,
+            weight,
+            version: String::new(),
+            git_commit: String::new(),
+            build_time: String::new(),
+            start_time: 0,
+            status: ALIVE,
+        }
+    }
+
     pub(crate) fn from_meta(name: String, gossip: SocketAddr, meta: &Meta) -> Self {
         // A node that serves nothing (a client that joined to discover) has no HTTP address.
         let (address, base_url) = match meta.port {

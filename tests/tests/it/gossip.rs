@@ -6,7 +6,12 @@ use std::time::{Duration, Instant};
 use doudou_tests::{bin, free_port, get, poll, start, Proc};
 
 /// A helloworld node with gossip on loopback.
-fn node(name: &str, service: &str, seed: Option<std::net::SocketAddr>, extra: &[(&str, &str)]) -> Proc {
+pub(crate) fn node(
+    name: &str,
+    service: &str,
+    seed: Option<std::net::SocketAddr>,
+    extra: &[(&str, &str)],
+) -> Proc {
     let seed = seed.map(|s| s.to_string()).unwrap_or_default();
     let mut envs: Vec<(&str, &str)> = vec![
         ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
@@ -20,7 +25,8 @@ fn node(name: &str, service: &str, seed: Option<std::net::SocketAddr>, extra: &[
     start(&bin("helloworld"), &envs, None).expect("node starts")
 }
 
-fn greeter(seed: std::net::SocketAddr) -> Proc {
+/// The greeter, calling the service `hello` through the cluster of `seed`.
+pub(crate) fn greeter(seed: std::net::SocketAddr) -> Proc {
     let seed = seed.to_string();
     let envs = [
         ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),

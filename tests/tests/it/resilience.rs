@@ -4,21 +4,13 @@
 
 use std::time::Duration;
 
-use doudou_tests::{basic, bin, poll, raw, start, temp_dir, tool, Load, Proc};
+use doudou_tests::{basic, poll, raw, Load, Proc};
 
+/// A helloworld instance of the service `hello` that logs each request (its id included).
 fn node(name: &str, seed: Option<std::net::SocketAddr>, extra: &[(&str, &str)]) -> Proc {
-    let seed = seed.map(|s| s.to_string()).unwrap_or_default();
-    let mut envs: Vec<(&str, &str)> = vec![
-        ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
-        ("GDD_MEM_HOST", "127.0.0.1"),
-        ("GDD_MEM_PORT", "0"),
-        ("GDD_MEM_NAME", name),
-        ("GDD_SERVICE_NAME", "hello"),
-        ("GDD_MEM_SEED", &seed),
-        ("GDD_LOG_REQ_ENABLE", "true"),
-    ];
+    let mut envs = vec![("GDD_LOG_REQ_ENABLE", "true")];
     envs.extend_from_slice(extra);
-    start(&bin("helloworld"), &envs, None).expect("helloworld starts")
+    crate::gossip::node(name, "hello", seed, &envs)
 }
 
 /// Three helloworld instances (the first is the seed) and a greeter calling them.
@@ -36,21 +28,7 @@ impl Cluster {
         for i in 1..3 {
             hello.push(node(&format!("hello-{i}"), Some(seed), &env(i)));
         }
-        let seed = seed.to_string();
-        let greeter = start(
-            &bin("greeter"),
-            &[
-                ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
-                ("GDD_MEM_HOST", "127.0.0.1"),
-                ("GDD_MEM_PORT", "0"),
-                ("GDD_MEM_NAME", "greeter-1"),
-                ("GDD_SERVICE_NAME", "greeter"),
-                ("GDD_MEM_SEED", &seed),
-                ("HELLOWORLD_SERVICE", "hello"),
-            ],
-            None,
-        )
-        .expect("greeter starts");
+        let greeter = crate::gossip::greeter(seed);
         let cluster = Self { hello, greeter };
         cluster.wait_for_all_three();
         cluster
@@ -99,15 +77,7 @@ fn a_frozen_instance_costs_few_calls_a_timeout_and_fails_none() {
         metrics.lines().filter(|l| l.contains("doudou_client")).collect::<Vec<_>>().join("\n")
     );
     assert!(metrics.contains("doudou_client_retries_total{"), "the retries after timeouts are counted");
-    let file = temp_dir("client-metrics").join("metrics.txt");
-    std::fs::write(&file, &metrics).expect("write");
-    let out = std::process::Command::new(tool("promtool"))
-        .args(["check", "metrics"])
-        .stdin(std::fs::File::open(&file).expect("open"))
-        .output()
-        .expect("run promtool");
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && report.trim().is_empty(), "promtool check metrics: {report}");
+    doudou_tests::assert_promtool_accepts(metrics.as_bytes());
 }
 
 #[test]
