@@ -285,6 +285,14 @@ impl Gossip {
     /// Broadcasts that this node leaves, waiting up to `timeout` for the message to go out.
     pub(crate) async fn leave(&self, timeout: Duration) {
         self.stop.cancel();
+        // Peers that see this update record the node as `left` and stop calling it at once,
+        // whatever happens to the leave message after it.
+        if let Ok(mut m) = self.meta.write() {
+            m.leaving = true;
+        }
+        if let Err(e) = self.list.update_node(timeout / 2).await {
+            tracing::debug!(error = %e, "announcing the leave");
+        }
         match self.list.leave(timeout).await {
             Ok(_) => tracing::info!("left the gossip cluster"),
             Err(e) => tracing::warn!(error = %e, "leaving the gossip cluster"),

@@ -78,7 +78,13 @@ impl Members {
         }
     }
 
+    /// Records a member's latest metadata; one that announced it is leaving goes straight to
+    /// the departed, `left`.
     pub(crate) fn upsert(&self, member: Member) {
+        if member.status == LEFT {
+            self.depart(member);
+            return;
+        }
         self.heard_from(&member.name);
         if let Ok(mut departed) = self.departed.lock() {
             departed.retain(|(m, _)| m.name != member.name);
@@ -93,19 +99,35 @@ impl Members {
     /// probes before, `left` if it was answering until it went (a leave message).
     ///
     /// memberlist 0.8.5 does not say which: the node state it hands the event is the one the
-    /// member joined with. It can only declare a member dead after suspecting it for at least
-    /// its minimum suspicion timeout, so a member heard from more recently than that left.
+    /// member joined with. A doudou node announces that it is leaving first (see
+    /// [`Meta::leaving`](super::Meta)), so it is usually departed already. For a node whose
+    /// announcement did not arrive: memberlist can only declare a member dead after suspecting
+    /// it for at least its minimum suspicion timeout, so a member heard from more recently than
+    /// that left. (Not exact: Lifeguard stretches this node's probe rounds while it is unwell,
+    /// so a healthy member may go unheard longer, which is why nodes announce.)
     pub(crate) fn remove(&self, name: &str) {
-        let Ok(mut map) = self.by_name.write() else { return };
-        let Some(mut member) = map.remove(name) else { return };
-        self.changed(&map);
-        drop(map);
-        let heard = self.heard.lock().ok().and_then(|mut h| h.remove(name));
+        let Some(mut member) = self.by_name.read().ok().and_then(|map| map.get(name).cloned()) else {
+            return;
+        };
+        let heard = self.heard.lock().ok().and_then(|h| h.get(name).copied());
         member.status = match heard {
             Some(at) if at.elapsed() < self.failure_silence => LEFT,
             _ => DEAD,
         };
+        self.depart(member);
+    }
+
+    fn depart(&self, member: Member) {
+        if let Ok(mut map) = self.by_name.write() {
+            if map.remove(&member.name).is_some() {
+                self.changed(&map);
+            }
+        }
+        if let Ok(mut heard) = self.heard.lock() {
+            heard.remove(&member.name);
+        }
         if let Ok(mut departed) = self.departed.lock() {
+            departed.retain(|(m, _)| m.name != member.name);
             departed.push((member, Instant::now()));
             if departed.len() > MAX_DEPARTED {
                 departed.remove(0);

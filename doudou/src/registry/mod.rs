@@ -70,6 +70,11 @@ pub(crate) struct Meta {
     pub(crate) built: String,
     #[serde(rename = "t")]
     pub(crate) started: u64,
+    /// Set just before the node leaves, so that peers record it as `left` and stop calling it
+    /// even when the leave message itself comes late (memberlist does not tell a leave from a
+    /// death).
+    #[serde(rename = "l", default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) leaving: bool,
 }
 
 impl Meta {
@@ -87,6 +92,7 @@ impl Meta {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or_default(),
+            leaving: false,
         }
     }
 }
@@ -176,7 +182,7 @@ impl Member {
             git_commit: meta.commit.clone(),
             build_time: meta.built.clone(),
             start_time: meta.started,
-            status: ALIVE,
+            status: if meta.leaving { LEFT } else { ALIVE },
         }
     }
 }

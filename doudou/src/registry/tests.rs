@@ -5,6 +5,10 @@ use std::time::{Duration, Instant};
 use super::*;
 
 fn member(name: &str) -> Member {
+    member_leaving(name, false)
+}
+
+fn member_leaving(name: &str, leaving: bool) -> Member {
     let meta = Meta {
         service: "hello".to_owned(),
         port: 6060,
@@ -14,6 +18,7 @@ fn member(name: &str) -> Member {
         commit: String::new(),
         built: String::new(),
         started: 0,
+        leaving,
     };
     Member::from_meta(name.to_owned(), SocketAddr::from(([127, 0, 0, 1], 7946)), &meta)
 }
@@ -45,6 +50,22 @@ fn a_member_heard_within_the_minimum_suspicion_timeout_left_and_a_silent_one_die
     assert_eq!(departed_status(&members, "gone"), LEFT);
     assert_eq!(departed_status(&members, "frozen"), DEAD);
     assert!(members.all().is_empty());
+}
+
+#[test]
+fn a_member_that_announces_its_leave_is_left_at_once_and_given_to_no_client() {
+    let members = Members::new(Duration::from_millis(200), Duration::from_millis(100), 20);
+    members.upsert(member("staying"));
+    members.upsert(member("going"));
+    assert_eq!(members.of_service("hello").len(), 2);
+    members.upsert(member_leaving("going", true));
+    assert_eq!(departed_status(&members, "going"), LEFT);
+    let names: Vec<_> = members.of_service("hello").iter().map(|m| m.name.clone()).collect();
+    assert_eq!(names, ["staying"]);
+    // The leave message comes after a long silence (a loaded prober): still `left`.
+    members.remove("going");
+    assert_eq!(departed_status(&members, "going"), LEFT);
+    assert_eq!(members.departed(Duration::from_secs(60)).len(), 1);
 }
 
 #[test]

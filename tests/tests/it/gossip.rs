@@ -325,7 +325,7 @@ fn the_registry_shows_suspect_dead_and_left_as_memberlist_sees_them() {
     })
     .take(100)
     .any(|s| s.as_deref() == Some("left"));
-    assert!(left, "state-c went {seen:?}; a's log:\n{}", a.output());
+    assert!(left, "state-c went {seen:?}; a's log:\n{}\nc's log:\n{}", a.output(), c.output());
     let sd = doudou_tests::raw(a.addr, "GET", "/go-doudou/sd", &[("Authorization", &auth)], b"").json();
     let names: Vec<&str> = sd
         .as_array()
