@@ -144,12 +144,14 @@ pub fn call<V, E: Endpoint<V>>(
     let (route, binders) = endpoint.parts();
     let mut call = client.call(route.verb.method(), route.path);
     binders.send_all(values, &mut call);
-    async move {
-        E::Output::from_result(match call.send().await {
+    // `then` rather than an async block awaiting the send: that would hold the send's future
+    // twice (captured, and moved into the await).
+    futures_util::FutureExt::then(call.send(), |sent| async move {
+        E::Output::from_result(match sent {
             Ok(reply) => <E::Output as ServiceResult>::Ok::receive(reply).await,
             Err(e) => Err(e),
         })
-    }
+    })
 }
 
 /// The operations of one service in the OpenAPI document, tagged with its name.

@@ -165,21 +165,25 @@ pub struct Reply {
 
 impl Reply {
     pub(super) async fn bytes(self) -> Result<Bytes, Error> {
-        let mut collect = std::pin::pin!(self.resp.into_body().collect());
-        // A small body usually came with the head: then no timer is armed for it.
-        let at_once = std::future::poll_fn(|cx| std::task::Poll::Ready(collect.as_mut().poll(cx))).await;
-        let collected = match at_once {
-            std::task::Poll::Ready(collected) => collected,
-            std::task::Poll::Pending => match tokio::time::timeout_at(self.deadline, collect).await {
-                Ok(collected) => collected,
-                Err(_) => {
-                    return Err(Error::new(
-                        StatusCode::GATEWAY_TIMEOUT,
-                        "the response body did not arrive within the client timeout (GDD_CLIENT_TIMEOUT)",
-                    ))
+        let mut collect = self.resp.into_body().collect();
+        // A small body usually came with the head: then no timer is armed for it (and the
+        // rare timer is boxed, so that it takes no room in every call's future).
+        let at_once =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut collect).poll(cx)))
+                .await;
+        let collected =
+            match at_once {
+                std::task::Poll::Ready(collected) => collected,
+                std::task::Poll::Pending => {
+                    match Box::pin(tokio::time::timeout_at(self.deadline, collect)).await {
+                        Ok(collected) => collected,
+                        Err(_) => return Err(Error::new(
+                            StatusCode::GATEWAY_TIMEOUT,
+                            "the response body did not arrive within the client timeout (GDD_CLIENT_TIMEOUT)",
+                        )),
+                    }
                 }
-            },
-        };
+            };
         collected
             .map(|c| c.to_bytes())
             .map_err(|e| Error::unavailable(format!("the response broke off: {e}")))

@@ -18,8 +18,10 @@ mod metrics;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http::header::HeaderValue;
 use http::header::CONTENT_TYPE;
-use http::{Method, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tower::retry::budget::{Budget, TpsBudget};
@@ -121,12 +123,34 @@ impl Transport {
         }
     }
 
-    async fn call(&self, req: http::Request<Body>) -> Result<http::Response<Body>, BoxError> {
+    /// Sends `req`. A named future rather than an `async fn`, which would keep `req` beside
+    /// the response future for the whole call.
+    fn call(&self, req: http::Request<Body>) -> Sending {
         match self {
-            Self::Hyper(client) => {
-                client.request(req).await.map(|resp| resp.map(Body::incoming)).map_err(Into::into)
-            }
-            Self::Service(service) => service.clone().oneshot(req).await,
+            Self::Hyper(client) => Sending::Hyper(client.request(req)),
+            Self::Service(service) => Sending::Service(Box::pin(service.clone().oneshot(req))),
+        }
+    }
+}
+
+/// A request on its way (see [`Transport::call`]).
+enum Sending {
+    Hyper(hyper_util::client::legacy::ResponseFuture),
+    Service(futures_util::future::BoxFuture<'static, Result<http::Response<Body>, BoxError>>),
+}
+
+impl std::future::Future for Sending {
+    type Output = Result<http::Response<Body>, BoxError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match self.get_mut() {
+            Self::Hyper(sending) => std::pin::Pin::new(sending)
+                .poll(cx)
+                .map(|answer| answer.map(|resp| resp.map(Body::incoming)).map_err(Into::into)),
+            Self::Service(sending) => sending.as_mut().poll(cx),
         }
     }
 }
@@ -286,16 +310,61 @@ enum Attempt {
     Failed(BoxError),
 }
 
-impl Call<'_> {
+/// How a call ended, before an error answer's body is read.
+enum Ended {
+    Reply(Reply),
+    /// A non-2xx answer: its body says why.
+    Refused(Reply),
+    Failed(Error),
+}
+
+/// A call ready to go: what each attempt sends. Only this lives across the attempts' awaits
+/// (the call under construction, its parameters and the request builder do not), which keeps
+/// the future a generated method returns small: it is moved each time it is polled from a new
+/// place, and every byte of it is copied then.
+struct Outgoing<'a> {
+    shared: &'a Shared,
+    method: Method,
+    template: &'static str,
+    /// The path and query after an instance's base URL.
+    path: String,
+    headers: HeaderMap,
+    body: Option<(HeaderValue, Bytes)>,
+}
+
+impl<'a> Call<'a> {
     /// Sends the call; a non-2xx answer becomes the server's error. See the module
     /// documentation for timeouts, retries and the choice of instance.
-    pub(crate) async fn send(mut self) -> Result<Reply, Error> {
-        if let Some(e) = self.failed.take() {
-            return Err(e);
-        }
+    pub(crate) fn send(mut self) -> impl std::future::Future<Output = Result<Reply, Error>> + Send + 'a {
+        let failed = self.failed.take();
         self.encode_files();
-        let client = self.client;
-        let shared = &*client.shared;
+        let mut headers = std::mem::take(&mut self.headers);
+        if !headers.contains_key(crate::request_id::X_REQUEST_ID) {
+            if let Some(id) = crate::request_id::current() {
+                headers.insert(crate::request_id::X_REQUEST_ID, id);
+            }
+        }
+        let outgoing = Outgoing {
+            shared: &self.client.shared,
+            path: self.uri(""),
+            method: self.method,
+            template: self.template,
+            headers,
+            body: self.body,
+        };
+        // `outgoing` is only borrowed here: moving it into a local would store it twice.
+        async move {
+            match failed {
+                Some(e) => Err(e),
+                None => outgoing.send().await,
+            }
+        }
+    }
+}
+
+impl Outgoing<'_> {
+    async fn send(&self) -> Result<Reply, Error> {
+        let shared = self.shared;
         let provider = &*shared.provider;
         if let Some(ready) = provider.ready() {
             ready.await;
@@ -305,13 +374,6 @@ impl Call<'_> {
             self.method,
             Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
         );
-        let mut headers = std::mem::take(&mut self.headers);
-        if !headers.contains_key(crate::request_id::X_REQUEST_ID) {
-            if let Some(id) = crate::request_id::current() {
-                headers.insert(crate::request_id::X_REQUEST_ID, id);
-            }
-        }
-        let body = self.body.take();
         shared.budget.deposit();
         let mut tried: Vec<String> = Vec::new();
         let mut last = None;
@@ -319,7 +381,7 @@ impl Call<'_> {
         // deadline and date what the balancer learns.
         let mut sent = started;
         let mut done = started;
-        let (result, outcome) = loop {
+        let (ended, outcome) = loop {
             let alive = provider.instances();
             let Some(chosen) = shared.instances.choose(provider, &alive, &tried, shared.instances.at(sent))
             else {
@@ -331,51 +393,12 @@ impl Call<'_> {
                     ));
                     (err, Outcome::NoInstance)
                 });
-                break (Err(err), outcome);
+                break (Ended::Failed(err), outcome);
             };
             let base_url = alive[chosen.index].base_url.as_str();
-            // The path and query after the instance's parsed base, or the whole URI to parse.
-            let uri = match chosen.base(base_url) {
-                Some(base) => {
-                    let path = bytes::Bytes::from(self.uri(&base.root));
-                    http::uri::PathAndQuery::from_maybe_shared(path).map_err(http::Error::from).and_then(
-                        |path| {
-                            let mut parts = http::uri::Parts::default();
-                            parts.scheme = Some(base.scheme.clone());
-                            parts.authority = Some(base.authority.clone());
-                            parts.path_and_query = Some(path);
-                            http::Uri::from_parts(parts).map_err(http::Error::from)
-                        },
-                    )
-                }
-                None => http::Uri::try_from(self.uri(base_url)).map_err(http::Error::from),
-            };
-            // For messages only: the URI as text.
-            let shown = || format!("{base_url}{}", self.uri(""));
-            let mut builder = http::Request::builder().method(self.method.clone());
-            match uri {
-                Ok(uri) => builder = builder.uri(uri),
-                Err(e) => {
-                    let err = Error::bad_request(format!("cannot build a request to {}: {e}", shown()));
-                    break (Err(err), Outcome::Transport);
-                }
-            }
-            if let Some(h) = builder.headers_mut() {
-                h.clone_from(&headers);
-            }
-            let req_body = match &body {
-                Some((ct, bytes)) => {
-                    builder = builder.header(CONTENT_TYPE, ct);
-                    Body::full(bytes.clone())
-                }
-                None => Body::empty(),
-            };
-            let req = match builder.body(req_body) {
+            let req = match self.request(chosen.base(base_url), base_url) {
                 Ok(req) => req,
-                Err(e) => {
-                    let err = Error::bad_request(format!("cannot build a request to {}: {e}", shown()));
-                    break (Err(err), Outcome::Transport);
-                }
+                Err(e) => break (Ended::Failed(e), Outcome::Transport),
             };
             let deadline = tokio::time::Instant::from_std(sent) + shared.timeout;
             let attempt = match tokio::time::timeout_at(deadline, shared.transport.call(req)).await {
@@ -388,21 +411,16 @@ impl Call<'_> {
             let (retry, err, outcome) = match attempt {
                 Attempt::Answered(resp) => {
                     let status = resp.status();
-                    shared.instances.finish(
-                        chosen,
-                        base_url,
-                        true,
-                        status.is_server_error(),
-                        at,
-                        &shared.metrics,
-                    );
-                    if status.is_success() {
-                        break (Ok(Reply { resp, deadline }), Outcome::Success);
-                    }
-                    let outcome =
-                        if status.is_server_error() { Outcome::ServerError } else { Outcome::ClientError };
+                    let failed = status.is_server_error();
+                    shared.instances.finish(chosen, base_url, true, failed, at, &shared.metrics);
                     let reply = Reply { resp, deadline };
-                    break (Err(Error::from_body(status, &reply.bytes().await.unwrap_or_default())), outcome);
+                    if status.is_success() {
+                        break (Ended::Reply(reply), Outcome::Success);
+                    }
+                    break (
+                        Ended::Refused(reply),
+                        if failed { Outcome::ServerError } else { Outcome::ClientError },
+                    );
                 }
                 Attempt::TimedOut => {
                     shared.instances.finish(chosen, base_url, false, true, at, &shared.metrics);
@@ -410,10 +428,8 @@ impl Call<'_> {
                     let err = Error::new(
                         StatusCode::GATEWAY_TIMEOUT,
                         format!(
-                            "{} {} did not answer within {:?} (GDD_CLIENT_TIMEOUT)",
-                            self.method,
-                            shown(),
-                            shared.timeout
+                            "{} {base_url}{} did not answer within {:?} (GDD_CLIENT_TIMEOUT)",
+                            self.method, self.path, shared.timeout
                         ),
                     );
                     (idempotent, err, Outcome::Timeout)
@@ -422,22 +438,65 @@ impl Call<'_> {
                     shared.instances.finish(chosen, base_url, false, true, at, &shared.metrics);
                     tried.push(base_url.to_owned());
                     let retry = idempotent || is_connect(&e);
-                    tracing::debug!(uri = %shown(), error = %e, retry, "call failed");
-                    (
-                        retry,
-                        Error::unavailable(format!("cannot call {} {}: {e}", self.method, shown())),
-                        Outcome::Transport,
-                    )
+                    tracing::debug!(uri = %format_args!("{base_url}{}", self.path), error = %e, retry, "call failed");
+                    let err = Error::unavailable(format!(
+                        "cannot call {} {base_url}{}: {e}",
+                        self.method, self.path
+                    ));
+                    (retry, err, Outcome::Transport)
                 }
             };
             if !retry || tried.len() > shared.retries as usize || !shared.budget.withdraw() {
-                break (Err(err), outcome);
+                break (Ended::Failed(err), outcome);
             }
             last = Some((err, outcome));
             shared.metrics.retry(self.template);
             sent = done;
         };
+        let result = match ended {
+            Ended::Reply(reply) => Ok(reply),
+            Ended::Refused(reply) => {
+                let status = reply.resp.status();
+                Err(Error::from_body(status, &reply.bytes().await.unwrap_or_default()))
+            }
+            Ended::Failed(err) => Err(err),
+        };
         shared.metrics.call(self.template, outcome, done.saturating_duration_since(started));
         result
+    }
+
+    /// The request of one attempt to the instance at `base_url` (parsed as `base`, if it
+    /// could be).
+    fn request(&self, base: Option<&balance::Base>, base_url: &str) -> Result<http::Request<Body>, Error> {
+        let uri = match base {
+            Some(base) => {
+                let mut path = String::with_capacity(base.root.len() + self.path.len());
+                path.push_str(&base.root);
+                path.push_str(&self.path);
+                http::uri::PathAndQuery::from_maybe_shared(Bytes::from(path))
+                    .map_err(http::Error::from)
+                    .and_then(|path| {
+                        let mut parts = http::uri::Parts::default();
+                        parts.scheme = Some(base.scheme.clone());
+                        parts.authority = Some(base.authority.clone());
+                        parts.path_and_query = Some(path);
+                        http::Uri::from_parts(parts).map_err(http::Error::from)
+                    })
+            }
+            None => http::Uri::try_from(format!("{base_url}{}", self.path)).map_err(http::Error::from),
+        };
+        let built = uri.and_then(|uri| {
+            let mut builder = http::Request::builder().method(self.method.clone()).uri(uri);
+            if let Some(h) = builder.headers_mut() {
+                h.clone_from(&self.headers);
+            }
+            match &self.body {
+                Some((ct, bytes)) => builder.header(CONTENT_TYPE, ct).body(Body::full(bytes.clone())),
+                None => builder.body(Body::empty()),
+            }
+        });
+        built.map_err(|e| {
+            Error::bad_request(format!("cannot build a request to {base_url}{}: {e}", self.path))
+        })
     }
 }
