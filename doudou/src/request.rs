@@ -10,7 +10,6 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use http::header::CONTENT_TYPE;
 use http::HeaderMap;
 
@@ -176,30 +175,43 @@ impl Request {
         })
     }
 
-    /// Reads the body, if there is one, and takes it apart by its media type; `None` when
-    /// there is nothing to read (most GET requests), so that such requests await nothing.
-    pub(crate) fn load_body(&mut self) -> Option<BoxFuture<'_, Result<(), Error>>> {
-        if !matches!(&self.body, Some(body) if !http_body::Body::is_end_stream(body)) {
-            return None;
-        }
-        Some(Box::pin(async move {
-            let media_type = self.media_type().map(<[u8]>::to_ascii_lowercase);
-            match media_type.as_deref() {
-                Some(b"application/x-www-form-urlencoded") => {
-                    let body = self.read_body().await?;
-                    self.params.extend(form_urlencoded::parse(&body).into_owned());
-                    self.read_as = ReadAs::Form;
-                }
-                Some(b"multipart/form-data") => {
-                    self.read_multipart().await?;
-                    self.read_as = ReadAs::Multipart;
-                }
-                _ => {
-                    self.read_as = ReadAs::Raw(self.read_body().await?);
-                }
+    /// Whether a body is still to be read: most GET requests have none, and then await nothing.
+    pub(crate) fn has_body(&self) -> bool {
+        matches!(&self.body, Some(body) if !http_body::Body::is_end_stream(body))
+    }
+
+    /// Reads the body and takes it apart by its media type. A JSON or raw body is read in
+    /// place; forms, rarer and with bigger futures, are boxed.
+    pub(crate) async fn load_body(&mut self) -> Result<(), Error> {
+        let form = self.media_type().and_then(|m| {
+            if m.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
+                Some(Form::Urlencoded)
+            } else if m.eq_ignore_ascii_case(b"multipart/form-data") {
+                Some(Form::Multipart)
+            } else {
+                None
             }
-            Ok(())
-        }))
+        });
+        match form {
+            None => self.read_as = ReadAs::Raw(self.read_body().await?),
+            Some(form) => Box::pin(self.load_form(form)).await?,
+        }
+        Ok(())
+    }
+
+    async fn load_form(&mut self, form: Form) -> Result<(), Error> {
+        match form {
+            Form::Urlencoded => {
+                let body = self.read_body().await?;
+                self.params.extend(form_urlencoded::parse(&body).into_owned());
+                self.read_as = ReadAs::Form;
+            }
+            Form::Multipart => {
+                self.read_multipart().await?;
+                self.read_as = ReadAs::Multipart;
+            }
+        }
+        Ok(())
     }
 
     async fn read_multipart(&mut self) -> Result<(), Error> {
@@ -286,6 +298,13 @@ impl Request {
         }
         Ok(Some(body))
     }
+}
+
+/// The forms a body can be sent as.
+#[derive(Clone, Copy)]
+enum Form {
+    Urlencoded,
+    Multipart,
 }
 
 /// What a request's body turned out to be.

@@ -114,8 +114,8 @@ impl<T: Send + Sync + 'static> Handler<T> {
         let Self { mut request, service } = self;
         let (_, binders) = endpoint.parts();
         Box::pin(async move {
-            if let Some(loading) = request.load_body() {
-                if let Err(e) = loading.await {
+            if request.has_body() {
+                if let Err(e) = request.load_body().await {
                     return reply::error(&e);
                 }
             }
