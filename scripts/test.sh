@@ -32,7 +32,19 @@ if ! cmp -s "${REQUIREMENTS}" "${VENV}/.installed-requirements" 2>/dev/null; the
   "${VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${REQUIREMENTS}"
   cp "${REQUIREMENTS}" "${VENV}/.installed-requirements"
 fi
-export PATH="${VENV}/bin:${PATH}"
+# checkov pins dozens of packages of its own: it gets a venv of its own, so that it cannot
+# change what the other tools run with.
+CHECKOV_VENV="${VENV}-checkov"
+CHECKOV_REQUIREMENTS="scripts/requirements-checkov.txt"
+if [ ! -x "${CHECKOV_VENV}/bin/python" ]; then
+  python3 -m venv "${CHECKOV_VENV}"
+fi
+if ! cmp -s "${CHECKOV_REQUIREMENTS}" "${CHECKOV_VENV}/.installed-requirements" 2>/dev/null; then
+  log "installing checkov"
+  "${CHECKOV_VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${CHECKOV_REQUIREMENTS}"
+  cp "${CHECKOV_REQUIREMENTS}" "${CHECKOV_VENV}/.installed-requirements"
+fi
+export PATH="${VENV}/bin:${CHECKOV_VENV}/bin:${PATH}"
 
 for component in rustfmt clippy; do
   if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then

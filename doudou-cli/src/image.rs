@@ -23,7 +23,7 @@ fn git_commit() -> Option<String> {
 
 /// `push`.
 pub(crate) fn push(repo: Option<&str>, prefix: &str, tool: Tool) -> Result<(), CliError> {
-    let svc = scaffold::current_service()?;
+    let (svc, version) = scaffold::current_package()?;
     if !Path::new("Dockerfile").is_file() {
         return Err(CliError::Invalid(
             "no Dockerfile in this directory: doudou-cli init writes one (it never overwrites yours)"
@@ -44,7 +44,9 @@ pub(crate) fn push(repo: Option<&str>, prefix: &str, tool: Tool) -> Result<(), C
     let stamp = version_stamp(SystemTime::now());
 
     let mut build = vec!["build".to_owned()];
-    build.extend(["-t".to_owned(), image.clone()]);
+    // Tagged with the crate's version, as the fresh manifests name it.
+    let local = format!("{image}:{version}");
+    build.extend(["-t".to_owned(), local.clone()]);
     build.extend(["--build-arg".to_owned(), format!("GDD_BUILD_TIME={stamp}")]);
     if let Some(commit) = git_commit() {
         build.extend(["--build-arg".to_owned(), format!("GDD_GIT_COMMIT={commit}")]);
@@ -54,12 +56,12 @@ pub(crate) fn push(repo: Option<&str>, prefix: &str, tool: Tool) -> Result<(), C
 
     let Some(repo) = repo.map(|r| r.trim_end_matches('/')).filter(|r| !r.is_empty()) else {
         eprintln!(
-            "warning: no -r REPO: built {image} locally; nothing pushed and the manifests are unchanged"
+            "warning: no -r REPO: built {local} locally; nothing pushed and the manifests are unchanged"
         );
         return Ok(());
     };
     let tagged = format!("{repo}/{image}:v{stamp}");
-    exec::run(&program, name, &["tag".to_owned(), image.clone(), tagged.clone()])?;
+    exec::run(&program, name, &["tag".to_owned(), local, tagged.clone()])?;
     exec::run(&program, name, &["push".to_owned(), tagged.clone()])?;
     for kind in ["deployment", "statefulset"] {
         manifest::update_file(Path::new(&format!("{svc}_{kind}.yaml")), &svc, kind, &tagged)?;

@@ -196,6 +196,11 @@ pub(crate) fn init(
 
 /// The service of the current directory: its Cargo.toml's package name.
 pub(crate) fn current_service() -> Result<String, CliError> {
+    current_package().map(|(name, _)| name)
+}
+
+/// The current directory's package: its name (the service's) and version.
+pub(crate) fn current_package() -> Result<(String, String), CliError> {
     let path = PathBuf::from("Cargo.toml");
     let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => CliError::Invalid(
@@ -204,13 +209,14 @@ pub(crate) fn current_service() -> Result<String, CliError> {
         _ => CliError::Io { path: path.clone(), source },
     })?;
     let doc: toml::Table = text.parse().map_err(|e| CliError::Invalid(format!("Cargo.toml: {e}")))?;
-    let name = doc
-        .get("package")
+    let package = doc.get("package");
+    let name = package
         .and_then(|p| p.get("name"))
         .and_then(|n| n.as_str())
         .ok_or_else(|| CliError::Invalid("Cargo.toml has no [package] name".to_owned()))?;
     validate_name(name)?;
-    Ok(name.to_owned())
+    let version = package.and_then(|p| p.get("version")).and_then(|v| v.as_str()).unwrap_or("0.1.0");
+    Ok((name.to_owned(), version.to_owned()))
 }
 
 #[cfg(test)]
@@ -235,7 +241,11 @@ mod tests {
                     .map(serde::Deserialize::deserialize)
                     .collect::<Result<_, _>>()
                     .unwrap_or_else(|e| panic!("{path}: {e}\n{content}"));
-                assert_eq!(docs.len(), 2, "{path}");
+                assert_eq!(
+                    docs.len(),
+                    4,
+                    "{path}: the workload, its Service, PodDisruptionBudget and NetworkPolicy"
+                );
                 assert!(content.contains("orders-0.orders-headless.shop.svc.cluster.local"));
             }
         }
