@@ -183,20 +183,15 @@ impl Request {
     /// Reads the body and takes it apart by its media type. A JSON or raw body is read in
     /// place; forms, rarer and with bigger futures, are boxed.
     pub(crate) async fn load_body(&mut self) -> Result<(), Error> {
-        let form = self.media_type().and_then(|m| {
-            if m.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
-                Some(Form::Urlencoded)
-            } else if m.eq_ignore_ascii_case(b"multipart/form-data") {
-                Some(Form::Multipart)
-            } else {
-                None
+        let form = match self.media_type() {
+            Some(m) if m.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") => Form::Urlencoded,
+            Some(m) if m.eq_ignore_ascii_case(b"multipart/form-data") => Form::Multipart,
+            _ => {
+                self.read_as = ReadAs::Raw(self.read_body().await?);
+                return Ok(());
             }
-        });
-        match form {
-            None => self.read_as = ReadAs::Raw(self.read_body().await?),
-            Some(form) => Box::pin(self.load_form(form)).await?,
-        }
-        Ok(())
+        };
+        Box::pin(self.load_form(form)).await
     }
 
     async fn load_form(&mut self, form: Form) -> Result<(), Error> {

@@ -9,22 +9,19 @@
 //! most `GDD_RETRY_COUNT` times and within a retry budget (tower's `TpsBudget`: retries at
 //! most 20% of calls, plus 10 a second), so that retries cannot multiply an overload. The
 //! request id of the request being handled, if any, goes along as `X-Request-ID`. Non-2xx
-//! answers come back as the server's [`Error`] (status, code, message).
+//! answers come back as the server's [`Error`](crate::Error) (status, code, message).
 
+mod attempts;
 mod balance;
 mod call;
 mod metrics;
+mod transport;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bytes::Bytes;
-use http::header::HeaderValue;
-use http::header::CONTENT_TYPE;
-use http::{HeaderMap, Method, StatusCode};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use tower::retry::budget::{Budget, TpsBudget};
+use http::Method;
+use tower::retry::budget::TpsBudget;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceExt};
 
@@ -33,8 +30,8 @@ pub(crate) use metrics::register as register_metrics;
 
 use crate::body::{Body, BoxError};
 use crate::registry::Member;
-use crate::Error;
-use metrics::{ClientMetrics, Outcome};
+use metrics::ClientMetrics;
+use transport::Transport;
 
 /// The instances of one service, and which of them the balancer proposes.
 pub trait ServiceProvider: Send + Sync + 'static {
@@ -96,80 +93,6 @@ impl ServiceProvider for FixedProvider {
     fn instances(&self) -> Arc<Vec<Member>> {
         Arc::clone(&self.instance)
     }
-}
-
-/// What carries a client's requests: hyper over TCP, or any tower service (user layers
-/// around it, or a router in memory).
-#[derive(Clone)]
-enum Transport {
-    Hyper(hyper_util::client::legacy::Client<HttpConnector, Body>),
-    Service(BoxCloneSyncService<http::Request<Body>, http::Response<Body>, BoxError>),
-}
-
-impl Transport {
-    fn hyper() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        Self::Hyper(hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector))
-    }
-
-    fn into_service(self) -> BoxCloneSyncService<http::Request<Body>, http::Response<Body>, BoxError> {
-        match self {
-            Self::Service(service) => service,
-            Self::Hyper(client) => BoxCloneSyncService::new(tower::service_fn(move |req| {
-                let call = client.request(req);
-                async move { call.await.map(|resp| resp.map(Body::incoming)).map_err(BoxError::from) }
-            })),
-        }
-    }
-
-    /// Sends `req`. A named future rather than an `async fn`, which would keep `req` beside
-    /// the response future for the whole call.
-    fn call(&self, req: http::Request<Body>) -> Sending {
-        match self {
-            Self::Hyper(client) => Sending::Hyper(client.request(req)),
-            Self::Service(service) => Sending::Service(Box::pin(service.clone().oneshot(req))),
-        }
-    }
-}
-
-/// A request on its way (see [`Transport::call`]).
-enum Sending {
-    Hyper(hyper_util::client::legacy::ResponseFuture),
-    Service(futures_util::future::BoxFuture<'static, Result<http::Response<Body>, BoxError>>),
-}
-
-impl std::future::Future for Sending {
-    type Output = Result<http::Response<Body>, BoxError>;
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        match self.get_mut() {
-            Self::Hyper(sending) => std::pin::Pin::new(sending)
-                .poll(cx)
-                .map(|answer| answer.map(|resp| resp.map(Body::incoming)).map_err(Into::into)),
-            Self::Service(sending) => sending.as_mut().poll(cx),
-        }
-    }
-}
-
-/// Whether `error` says the connection could not be made (the request was not sent).
-fn is_connect(error: &BoxError) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
-    while let Some(e) = source {
-        if let Some(hyper) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
-            return hyper.is_connect();
-        }
-        if e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
-        {
-            return true;
-        }
-        source = e.source();
-    }
-    false
 }
 
 /// The settings and state of a client, shared by its clones.
@@ -300,203 +223,5 @@ impl Client {
 
     pub(crate) fn call(&self, method: Method, template: &'static str) -> Call<'_> {
         Call::new(self, method, template)
-    }
-}
-
-/// How one attempt ended.
-enum Attempt {
-    Answered(http::Response<Body>),
-    TimedOut,
-    Failed(BoxError),
-}
-
-/// How a call ended, before an error answer's body is read.
-enum Ended {
-    Reply(Reply),
-    /// A non-2xx answer: its body says why.
-    Refused(Reply),
-    Failed(Error),
-}
-
-/// A call ready to go: what each attempt sends. Only this lives across the attempts' awaits
-/// (the call under construction, its parameters and the request builder do not), which keeps
-/// the future a generated method returns small: it is moved each time it is polled from a new
-/// place, and every byte of it is copied then.
-struct Outgoing<'a> {
-    shared: &'a Shared,
-    method: Method,
-    template: &'static str,
-    /// The path and query after an instance's base URL.
-    path: String,
-    headers: HeaderMap,
-    body: Option<(HeaderValue, Bytes)>,
-}
-
-impl<'a> Call<'a> {
-    /// Sends the call; a non-2xx answer becomes the server's error. See the module
-    /// documentation for timeouts, retries and the choice of instance.
-    pub(crate) fn send(mut self) -> impl std::future::Future<Output = Result<Reply, Error>> + Send + 'a {
-        let failed = self.failed.take();
-        self.encode_files();
-        let mut headers = std::mem::take(&mut self.headers);
-        if !headers.contains_key(crate::request_id::X_REQUEST_ID) {
-            if let Some(id) = crate::request_id::current() {
-                headers.insert(crate::request_id::X_REQUEST_ID, id);
-            }
-        }
-        let outgoing = Outgoing {
-            shared: &self.client.shared,
-            path: self.uri(""),
-            method: self.method,
-            template: self.template,
-            headers,
-            body: self.body,
-        };
-        // `outgoing` is only borrowed here: moving it into a local would store it twice.
-        async move {
-            match failed {
-                Some(e) => Err(e),
-                None => outgoing.send().await,
-            }
-        }
-    }
-}
-
-impl Outgoing<'_> {
-    async fn send(&self) -> Result<Reply, Error> {
-        let shared = self.shared;
-        let provider = &*shared.provider;
-        if let Some(ready) = provider.ready() {
-            ready.await;
-        }
-        let started = Instant::now();
-        let idempotent = matches!(
-            self.method,
-            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
-        );
-        shared.budget.deposit();
-        let mut tried: Vec<String> = Vec::new();
-        let mut last = None;
-        // One clock read before each attempt and one after: they time the attempt, place its
-        // deadline and date what the balancer learns.
-        let mut sent = started;
-        let mut done = started;
-        let (ended, outcome) = loop {
-            let alive = provider.instances();
-            let Some(chosen) = shared.instances.choose(provider, &alive, &tried, shared.instances.at(sent))
-            else {
-                // Every instance was tried: the last failure says why.
-                let (err, outcome) = last.take().unwrap_or_else(|| {
-                    let err = Error::unavailable(format!(
-                        "no instance of service {:?} is available",
-                        provider.name()
-                    ));
-                    (err, Outcome::NoInstance)
-                });
-                break (Ended::Failed(err), outcome);
-            };
-            let base_url = alive[chosen.index].base_url.as_str();
-            let req = match self.request(chosen.base(base_url), base_url) {
-                Ok(req) => req,
-                Err(e) => break (Ended::Failed(e), Outcome::Transport),
-            };
-            let deadline = tokio::time::Instant::from_std(sent) + shared.timeout;
-            let attempt = match tokio::time::timeout_at(deadline, shared.transport.call(req)).await {
-                Ok(Ok(resp)) => Attempt::Answered(resp),
-                Ok(Err(e)) => Attempt::Failed(e),
-                Err(_) => Attempt::TimedOut,
-            };
-            done = Instant::now();
-            let at = shared.instances.at(done);
-            let (retry, err, outcome) = match attempt {
-                Attempt::Answered(resp) => {
-                    let status = resp.status();
-                    let failed = status.is_server_error();
-                    shared.instances.finish(chosen, base_url, true, failed, at, &shared.metrics);
-                    let reply = Reply { resp, deadline };
-                    if status.is_success() {
-                        break (Ended::Reply(reply), Outcome::Success);
-                    }
-                    break (
-                        Ended::Refused(reply),
-                        if failed { Outcome::ServerError } else { Outcome::ClientError },
-                    );
-                }
-                Attempt::TimedOut => {
-                    shared.instances.finish(chosen, base_url, false, true, at, &shared.metrics);
-                    tried.push(base_url.to_owned());
-                    let err = Error::new(
-                        StatusCode::GATEWAY_TIMEOUT,
-                        format!(
-                            "{} {base_url}{} did not answer within {:?} (GDD_CLIENT_TIMEOUT)",
-                            self.method, self.path, shared.timeout
-                        ),
-                    );
-                    (idempotent, err, Outcome::Timeout)
-                }
-                Attempt::Failed(e) => {
-                    shared.instances.finish(chosen, base_url, false, true, at, &shared.metrics);
-                    tried.push(base_url.to_owned());
-                    let retry = idempotent || is_connect(&e);
-                    tracing::debug!(uri = %format_args!("{base_url}{}", self.path), error = %e, retry, "call failed");
-                    let err = Error::unavailable(format!(
-                        "cannot call {} {base_url}{}: {e}",
-                        self.method, self.path
-                    ));
-                    (retry, err, Outcome::Transport)
-                }
-            };
-            if !retry || tried.len() > shared.retries as usize || !shared.budget.withdraw() {
-                break (Ended::Failed(err), outcome);
-            }
-            last = Some((err, outcome));
-            shared.metrics.retry(self.template);
-            sent = done;
-        };
-        let result = match ended {
-            Ended::Reply(reply) => Ok(reply),
-            Ended::Refused(reply) => {
-                let status = reply.resp.status();
-                Err(Error::from_body(status, &reply.bytes().await.unwrap_or_default()))
-            }
-            Ended::Failed(err) => Err(err),
-        };
-        shared.metrics.call(self.template, outcome, done.saturating_duration_since(started));
-        result
-    }
-
-    /// The request of one attempt to the instance at `base_url` (parsed as `base`, if it
-    /// could be).
-    fn request(&self, base: Option<&balance::Base>, base_url: &str) -> Result<http::Request<Body>, Error> {
-        let uri = match base {
-            Some(base) => {
-                let mut path = String::with_capacity(base.root.len() + self.path.len());
-                path.push_str(&base.root);
-                path.push_str(&self.path);
-                http::uri::PathAndQuery::from_maybe_shared(Bytes::from(path))
-                    .map_err(http::Error::from)
-                    .and_then(|path| {
-                        let mut parts = http::uri::Parts::default();
-                        parts.scheme = Some(base.scheme.clone());
-                        parts.authority = Some(base.authority.clone());
-                        parts.path_and_query = Some(path);
-                        http::Uri::from_parts(parts).map_err(http::Error::from)
-                    })
-            }
-            None => http::Uri::try_from(format!("{base_url}{}", self.path)).map_err(http::Error::from),
-        };
-        let built = uri.and_then(|uri| {
-            let mut builder = http::Request::builder().method(self.method.clone()).uri(uri);
-            if let Some(h) = builder.headers_mut() {
-                h.clone_from(&self.headers);
-            }
-            match &self.body {
-                Some((ct, bytes)) => builder.header(CONTENT_TYPE, ct).body(Body::full(bytes.clone())),
-                None => builder.body(Body::empty()),
-            }
-        });
-        built.map_err(|e| {
-            Error::bad_request(format!("cannot build a request to {base_url}{}: {e}", self.path))
-        })
     }
 }
