@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::SystemTime;
 
-use crate::{exec, manifest, scaffold, CliError, Tool};
+use crate::{context, exec, manifest, scaffold, CliError, Tool};
 
 /// `yyyyMMddHHmmss` in UTC.
 pub(crate) fn version_stamp(now: SystemTime) -> String {
@@ -24,12 +24,6 @@ fn git_commit() -> Option<String> {
 /// `push`.
 pub(crate) fn push(repo: Option<&str>, prefix: &str, tool: Tool) -> Result<(), CliError> {
     let (svc, version) = scaffold::current_package()?;
-    if !Path::new("Dockerfile").is_file() {
-        return Err(CliError::Invalid(
-            "no Dockerfile in this directory: doudou-cli init writes one (it never overwrites yours)"
-                .to_owned(),
-        ));
-    }
     let image = format!("{prefix}{svc}");
     if !image.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c)) {
         return Err(CliError::Invalid(format!(
@@ -51,7 +45,8 @@ pub(crate) fn push(repo: Option<&str>, prefix: &str, tool: Tool) -> Result<(), C
     if let Some(commit) = git_commit() {
         build.extend(["--build-arg".to_owned(), format!("GDD_GIT_COMMIT={commit}")]);
     }
-    build.push(".".to_owned());
+    context::write(Path::new(context::DEFAULT_DIR))?;
+    build.push(context::DEFAULT_DIR.to_owned());
     exec::run(&program, name, &build)?;
 
     let Some(repo) = repo.map(|r| r.trim_end_matches('/')).filter(|r| !r.is_empty()) else {

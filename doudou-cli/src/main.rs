@@ -1,6 +1,7 @@
 //! `doudou-cli`: scaffolds a doudou service (crate, `.env`, Dockerfile, Kubernetes manifests),
 //! builds and pushes its image, and deploys it with kubectl.
 
+mod context;
 mod exec;
 mod image;
 mod kube;
@@ -61,7 +62,7 @@ enum Command {
         #[arg(long, default_value = "default")]
         namespace: String,
     },
-    /// Build the image; with -r also tag it {repo}/{prefix}{service}:v{yyyyMMddHHmmss}, push
+    /// Build the image from the build context (see `context`); with -r also tag it {repo}/{prefix}{service}:v{yyyyMMddHHmmss}, push
     /// it, and set it in <service>_deployment.yaml and <service>_statefulset.yaml.
     Push {
         /// The image repository to push to, e.g. registry.example.com/team. Without it the
@@ -74,6 +75,14 @@ enum Command {
         /// The container tool (default: $DOUDOU_CONTAINER_TOOL, else docker).
         #[arg(long, value_enum, env = "DOUDOU_CONTAINER_TOOL", default_value = "docker")]
         tool: Tool,
+    },
+    /// Write the image's build context to DIR: the service's sources and Cargo.lock, every
+    /// dependency vendored (doudou's own crates packaged), a .cargo/config.toml for them, and
+    /// the Dockerfile, which builds offline. `push` builds from it.
+    Context {
+        /// The directory to write (replaced if an earlier `context` wrote it).
+        #[arg(default_value = context::DEFAULT_DIR)]
+        dir: PathBuf,
     },
     /// kubectl apply -f FILE (default <service>_statefulset.yaml).
     Deploy {
@@ -139,6 +148,7 @@ fn main() -> ExitCode {
             scaffold::init(&dir, name.as_deref(), doudou_path.as_deref(), &namespace)
         }
         Command::Push { repo, prefix, tool } => image::push(repo.as_deref(), &prefix, tool),
+        Command::Context { dir } => context::write(&dir),
         Command::Deploy { file } => kube::run("apply", file),
         Command::Shutdown { file } => kube::run("delete", file),
     };

@@ -65,10 +65,22 @@ fn stand_ins(programs: &[&str], status: i32) -> (PathBuf, PathBuf) {
     (dir, record)
 }
 
+/// `PATH` of the stand-ins in `bin`, and of the Rust toolchain (`push` writes the build
+/// context with cargo), but of no real container tool or kubectl.
+fn path_of(bin: &Path) -> std::ffi::OsString {
+    let rust = tool("rustc").parent().expect("rustc's directory").to_owned();
+    std::env::join_paths([bin.to_owned(), rust]).expect("PATH")
+}
+
+/// Removes a test's scaffolded service (with its build context of a few hundred MB).
+fn remove_service(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir.parent().expect("the service's temp dir"));
+}
+
 fn cli_in(dir: &Path, path_env: &Path, args: &[&str]) -> Output {
     Command::new(CLI)
         .current_dir(dir)
-        .env("PATH", path_env)
+        .env("PATH", path_of(path_env))
         .env_remove("DOUDOU_CONTAINER_TOOL")
         .args(args)
         .output()
@@ -281,7 +293,8 @@ fn push_builds_tags_pushes_and_sets_the_image_in_both_manifests() {
     assert_eq!(build[4], "--build-arg");
     let stamp = build[5].strip_prefix("GDD_BUILD_TIME=").expect("build time passed in");
     assert!(stamp.len() == 14 && stamp.bytes().all(|b| b.is_ascii_digit()), "yyyyMMddHHmmss: {stamp}");
-    assert_eq!(build.last(), Some(&"."));
+    assert_eq!(build.last(), Some(&"target/doudou-context"), "built from the build context");
+    assert!(dir.join("target/doudou-context/vendor").is_dir(), "the context was written");
     let tagged = format!("registry.example.com/team/acme-shop:v{stamp}");
     assert_eq!(calls[1], format!("docker tag acme-shop:0.1.0 {tagged}"));
     assert_eq!(calls[2], format!("docker push {tagged}"));
@@ -307,6 +320,7 @@ fn push_builds_tags_pushes_and_sets_the_image_in_both_manifests() {
         after.contains("  replicas: 2 # two for the PodDisruptionBudget\n"),
         "the comment is kept:\n{after}"
     );
+    remove_service(&dir);
 }
 
 #[test]
@@ -324,9 +338,10 @@ fn push_without_a_repo_only_builds() {
         assert_eq!(image_of(&dir.join(f)), "lonely:0.1.0", "{f}");
     }
     let readme = std::fs::read_to_string(dir.join("README.md")).expect("read");
-    assert!(readme.contains("-t lonely:0.1.0 ."), "{readme}");
+    assert!(readme.contains("-t lonely:0.1.0 target/doudou-context"), "{readme}");
     assert!(text(&out).contains("warning: no -r REPO"), "{}", text(&out));
     assert_eq!(std::fs::read_to_string(dir.join("lonely_statefulset.yaml")).expect("read"), before);
+    remove_service(&dir);
 }
 
 #[test]
@@ -335,7 +350,7 @@ fn podman_or_buildah_instead_of_docker() {
     let (bin, record) = stand_ins(&["podman", "buildah"], 0);
     let out = Command::new(CLI)
         .current_dir(&dir)
-        .env("PATH", &bin)
+        .env("PATH", path_of(&bin))
         .env("DOUDOU_CONTAINER_TOOL", "podman")
         .args(["push", "-r", "quay.io/me"])
         .output()
@@ -349,6 +364,7 @@ fn podman_or_buildah_instead_of_docker() {
         programs,
         ["podman build", "podman tag", "podman push", "buildah build", "buildah tag", "buildah push"]
     );
+    remove_service(&dir);
 }
 
 #[test]
@@ -359,6 +375,7 @@ fn push_creates_missing_manifests() {
     let out = cli_in(&dir, &bin, &["push", "-r", "r.example.com"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(image_of(&dir.join("fresh_deployment.yaml")).starts_with("r.example.com/fresh:v"));
+    remove_service(&dir);
 }
 
 #[test]
@@ -424,4 +441,74 @@ fn a_failing_docker_stops_the_cli_with_its_status() {
     assert!(text(&out).contains("`docker build -t failing:0.1.0"), "{}", text(&out));
     assert_eq!(recorded(&record).len(), 1, "stopped after the failing build");
     assert_eq!(std::fs::read_to_string(dir.join("failing_statefulset.yaml")).expect("read"), before);
+    remove_service(&dir);
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").map(|e| e.expect("entry")) {
+        let path = entry.path();
+        if entry.file_type().expect("type").is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn the_build_context_builds_offline_anywhere() {
+    let dir = scaffold("hermetic");
+    let context = dir.parent().expect("parent").join("context");
+    let out = Command::new(CLI).current_dir(&dir).arg("context").arg(&context).output().expect("run");
+    assert!(out.status.success(), "{}", text(&out));
+    for f in ["Cargo.toml", "Cargo.lock", "Dockerfile", ".env", ".cargo/config.toml", "src/main.rs"] {
+        assert!(context.join(f).is_file(), "{f} is in the context");
+    }
+    let dockerfile = std::fs::read_to_string(context.join("Dockerfile")).expect("read");
+    assert!(dockerfile.contains("cargo build --release --offline --locked"), "{dockerfile}");
+    // Nothing names the checkout: the image can be built on any machine.
+    let checkout = manifest_dir().join("..").canonicalize().expect("checkout");
+    let needle = checkout.display().to_string();
+    for f in files_under(&context) {
+        let bytes = std::fs::read(&f).expect("read");
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{} names {needle}",
+            f.display()
+        );
+    }
+    // A second run replaces the context; a directory `context` did not write is refused.
+    let out = Command::new(CLI).current_dir(&dir).arg("context").arg(&context).output().expect("run");
+    assert!(out.status.success(), "{}", text(&out));
+    let out = Command::new(CLI).current_dir(&dir).arg("context").arg("src").output().expect("run");
+    assert!(
+        !out.status.success() && text(&out).contains("not written by doudou-cli context"),
+        "{}",
+        text(&out)
+    );
+
+    // Elsewhere, with an empty cargo home and no network. The copy's place and its target
+    // directory are the same on every run, so that a second run of the tests builds warm.
+    let build_root = std::env::temp_dir().join("doudou-cli-context-build");
+    let copy = build_root.join("hermetic");
+    let _ = std::fs::remove_dir_all(&copy);
+    std::fs::create_dir_all(&build_root).expect("dir");
+    let status = Command::new("cp").arg("-r").arg(&context).arg(&copy).status().expect("cp");
+    assert!(status.success());
+    remove_service(&dir);
+    let cargo_home = temp_dir("empty-cargo-home");
+    let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(&copy)
+        .env("CARGO_HOME", &cargo_home)
+        .env("CARGO_TARGET_DIR", build_root.join("target"))
+        .args(["build", "--offline", "--locked"])
+        .output()
+        .expect("cargo build");
+    assert!(out.status.success(), "cargo build --offline --locked in the copied context:\n{}", text(&out));
+    assert!(build_root.join("target/debug/hermetic").is_file());
+    let _ = std::fs::remove_dir_all(&copy);
+    let _ = std::fs::remove_dir_all(&cargo_home);
 }
