@@ -37,14 +37,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
     move |source| CliError::Io { path: path.to_owned(), source }
 }
 
-fn cargo() -> Result<PathBuf, CliError> {
-    // Run from cargo (tests, `cargo run`), use the same cargo.
-    match std::env::var_os("CARGO") {
-        Some(cargo) => Ok(PathBuf::from(cargo)),
-        None => exec::find("cargo", "install Rust (https://rustup.rs): the context is built with cargo"),
-    }
-}
-
 /// Writes the build context of the service in the current directory to `dir`.
 pub(crate) fn write(dir: &Path) -> Result<(), CliError> {
     let (svc, _) = scaffold::current_package()?;
@@ -54,7 +46,7 @@ pub(crate) fn write(dir: &Path) -> Result<(), CliError> {
                 .to_owned(),
         ));
     }
-    let cargo = cargo()?;
+    let cargo = exec::cargo()?;
     if !Path::new("Cargo.lock").is_file() {
         exec::run(&cargo, "cargo", &["generate-lockfile".to_owned()])?;
     }

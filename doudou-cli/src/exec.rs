@@ -10,6 +10,14 @@ pub(crate) fn find(program: &str, hint: &'static str) -> Result<PathBuf, CliErro
     which::which(program).map_err(|_| CliError::MissingTool { program: program.to_owned(), hint })
 }
 
+/// The cargo to run: the one that runs us, if any (`cargo run`, tests), else cargo on PATH.
+pub(crate) fn cargo() -> Result<PathBuf, CliError> {
+    match std::env::var_os("CARGO") {
+        Some(cargo) => Ok(PathBuf::from(cargo)),
+        None => find("cargo", "install Rust (https://rustup.rs): the service is built with cargo"),
+    }
+}
+
 /// Prints `$ program args...`, runs it with inherited output, and fails with its status.
 pub(crate) fn run(program: &Path, name: &str, args: &[String]) -> Result<(), CliError> {
     let line =

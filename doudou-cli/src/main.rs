@@ -6,6 +6,7 @@ mod exec;
 mod image;
 mod kube;
 mod manifest;
+mod run;
 mod scaffold;
 
 use std::path::PathBuf;
@@ -84,6 +85,14 @@ enum Command {
         #[arg(default_value = context::DEFAULT_DIR)]
         dir: PathBuf,
     },
+    /// cargo run in the service's directory (doudou reads its .env). With --watch, a change
+    /// under src/, to Cargo.toml or .env* rebuilds it, and only a successful build replaces
+    /// the running instance; a failed one prints the errors and keeps the old one serving.
+    Run {
+        /// Rebuild and restart on changes.
+        #[arg(short = 'w', long)]
+        watch: bool,
+    },
     /// kubectl apply -f FILE (default <service>_statefulset.yaml).
     Deploy {
         /// The manifest to apply.
@@ -149,6 +158,7 @@ fn main() -> ExitCode {
         }
         Command::Push { repo, prefix, tool } => image::push(repo.as_deref(), &prefix, tool),
         Command::Context { dir } => context::write(&dir),
+        Command::Run { watch } => run::run(watch),
         Command::Deploy { file } => kube::run("apply", file),
         Command::Shutdown { file } => kube::run("delete", file),
     };

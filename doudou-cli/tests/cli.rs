@@ -106,7 +106,7 @@ fn tool(name: &str) -> PathBuf {
 fn help_and_version() {
     let out = Command::new(CLI).arg("--help").output().expect("run");
     let help = text(&out);
-    for cmd in ["init", "push", "deploy", "shutdown"] {
+    for cmd in ["init", "context", "run", "push", "deploy", "shutdown"] {
         assert!(help.contains(cmd), "{help}");
     }
     let out = Command::new(CLI).args(["push", "--help"]).output().expect("run");
@@ -511,4 +511,76 @@ fn the_build_context_builds_offline_anywhere() {
     assert!(build_root.join("target/debug/hermetic").is_file());
     let _ = std::fs::remove_dir_all(&copy);
     let _ = std::fs::remove_dir_all(&cargo_home);
+}
+
+/// `GET /greeting?name=cli` on `port`: the body, or `None` if nothing answers.
+fn greeting(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET /greeting?name=cli HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.starts_with("HTTP/1.1 200").then_some(out)
+}
+
+/// Polls `condition` every 100 ms until it holds, failing with `what` after `limit`.
+fn wait_until(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn run_watch_rebuilds_on_edits_and_keeps_serving_through_a_broken_build() {
+    use std::io::BufRead;
+    let dir = scaffold("watched");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir().join("../target"))
+        .join("cli-scaffold");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let mut cli = Command::new(CLI)
+        .current_dir(&dir)
+        .args(["run", "--watch"])
+        .env("CARGO_TARGET_DIR", &target)
+        .env("GDD_PORT", port.to_string())
+        .env("GDD_HOST", "127.0.0.1")
+        .env("GDD_SERVICE_DISCOVERY_MODE", "none")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run --watch");
+    let said = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let stdout = cli.stdout.take().expect("stdout");
+    let collected = std::sync::Arc::clone(&said);
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            collected.lock().expect("lock").push_str(&(line + "\n"));
+        }
+    });
+    let said = move || said.lock().expect("lock").clone();
+    let serves = |text: &str| greeting(port).is_some_and(|body| body.contains(text));
+
+    wait_until(Duration::from_secs(600), "the first build serves", || serves("Hello, cli!"));
+    let handler = dir.join("src/service_impl.rs");
+    let source = std::fs::read_to_string(&handler).expect("read");
+    std::fs::write(&handler, source.replace("Hello, {name}!", "Howdy, {name}!")).expect("edit");
+    wait_until(Duration::from_secs(300), "the edit is served", || serves("Howdy, cli!"));
+
+    let edited = std::fs::read_to_string(&handler).expect("read");
+    std::fs::write(&handler, edited + "\nfn broken( {\n").expect("break it");
+    wait_until(Duration::from_secs(300), "the failed build is reported", || {
+        said().contains("the build failed: the running instance keeps serving")
+    });
+    assert!(serves("Howdy, cli!"), "the old instance still answers after a failed build:\n{}", said());
+
+    // SIGTERM stops the CLI and its instance.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(cli.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    wait_until(Duration::from_secs(60), "the CLI exits", || cli.try_wait().expect("wait").is_some());
+    wait_until(Duration::from_secs(30), "the instance stops", || greeting(port).is_none());
+    remove_service(&dir);
 }
