@@ -4,8 +4,10 @@
 //! Each entry point is a thin wrapper around an `expand` function on `proc_macro2` types, so
 //! the expansions are unit-tested without a compiler in the loop.
 
+mod error;
 mod main_fn;
 mod model;
+mod rules;
 mod service;
 
 use proc_macro::TokenStream;
@@ -27,10 +29,19 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Derives what a type needs to cross a doudou service (serde's `Serialize` and
-/// `Deserialize`, schemars' `JsonSchema`) without the user depending on those crates.
+/// `Deserialize`, schemars' `JsonSchema`) without the user depending on those crates, and
+/// checks the `#[validate(...)]` rules of its fields when it is bound from a request.
 #[proc_macro_attribute]
 pub fn model(attr: TokenStream, item: TokenStream) -> TokenStream {
     model::expand(attr.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Makes an enum the error type of service methods: each variant is answered with the status
+/// and business code of its `#[error(status = 409, code = 40901)]`, its `Display` as the
+/// message and its fields as the body's `data`, and the generated client reads it back.
+#[proc_macro_attribute]
+pub fn error(attr: TokenStream, item: TokenStream) -> TokenStream {
+    error::expand(attr.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
 #[cfg(test)]
@@ -63,6 +74,7 @@ mod snapshots {
             let expanded = match name.as_str() {
                 "service" => crate::service::expand(args, tokens),
                 "model" => crate::model::expand(args, tokens),
+                "error" => crate::error::expand(args, tokens),
                 other => panic!("unknown macro {other}"),
             };
             out.extend(expanded.expect("expands"));

@@ -21,14 +21,18 @@ pub mod router;
 pub mod sd;
 pub mod server;
 pub mod service;
+mod validate;
 
 pub use bind::{Answer, FromParam, Model};
 pub use body::{FileDownload, UploadFile};
 pub use client::{Client, FixedProvider, ServiceProvider};
 pub use config::Config;
-pub use doudou_macros::{main, model, service};
-pub use error::Error;
+pub use doudou_macros::{error, main, model, service};
+pub use error::{Error, ServiceError};
 pub use http::{HeaderMap, StatusCode};
+/// The regular expressions of `#[validate(regex(path = "NAME"))]` rules (a `static NAME:
+/// LazyLock<doudou::Regex>`); `regex(pattern = "...")` needs none.
+pub use regex::Regex;
 pub use server::{serve, Running, Server, StartError};
 pub use service::{BuildInfo, Route, Service, Verb};
 pub use tokio;
@@ -38,18 +42,21 @@ pub use tracing;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bind::{
-        call, returns, Binder, Binders, Endpoint, Extract, FromRequest, Handler, JsonBody, Kind,
-        Method as ServiceMethod, NoBodyOnThisVerb, Operations, Scalar, ServiceResult, Values, ViaRequest,
-        ViaScalar, MAX_PARAMS,
+        call, checked, returns, Binder, Binders, Checked, Endpoint, Extract, FromRequest, Handler, JsonBody,
+        Kind, Method as ServiceMethod, NoBodyOnThisVerb, Operations, Scalar, ServiceResult, Values,
+        ViaRequest, ViaScalar, MAX_PARAMS,
     };
     pub use crate::client::{Call, Client, Reply};
+    pub use crate::error::{DataReader, DataWriter};
     pub use crate::metrics::RouteMetrics;
     pub use crate::openapi::{ApiBuilder, Operation};
     pub use crate::request::Request;
     pub use crate::server::block_on;
     pub use crate::service::{BoxFuture, Route, Service, Verb};
+    pub use crate::validate::{HasLength, InRange, Pattern, Report, Rule, Text};
     pub use crate::{Error, FileDownload, UploadFile};
     pub use http::{Method, Response};
+    pub use regex::Regex;
     pub use schemars;
     pub use serde;
     pub use serde_json;

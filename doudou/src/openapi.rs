@@ -212,6 +212,84 @@ impl Operation<'_> {
         } }));
     }
 
+    /// The schema of `T` (a reference to it when it is a named type).
+    #[doc(hidden)]
+    pub fn schema<T: JsonSchema>(&mut self) -> Value {
+        self.builder.schema::<T>()
+    }
+
+    /// States `rules` in the schema of the parameter `name` (after the parameter was added).
+    #[doc(hidden)]
+    pub fn constrain(&mut self, name: &str, rules: &[crate::validate::Rule<'_>]) {
+        if let Some(param) = self.params.iter_mut().find(|p| p["name"] == name) {
+            let mut required = true;
+            rules.iter().for_each(|r| r.apply(&mut param["schema"], &mut required));
+        } else if let Some((_, schema, required)) = self.scalars.iter_mut().find(|(n, ..)| n == name) {
+            rules.iter().for_each(|r| r.apply(schema, required));
+        }
+    }
+
+    /// A business error this operation answers with: a variant of a `#[doudou::error]` enum,
+    /// answered with `status` and the body `{code, message, data}` whose `data` holds `fields`.
+    /// Variants of one status are alternatives (`anyOf`) of that status's response.
+    #[doc(hidden)]
+    pub fn business_error(
+        &mut self,
+        status: u16,
+        code: i64,
+        variant: &str,
+        doc: &str,
+        fields: Vec<(&str, Value)>,
+    ) {
+        let mut properties = json!({
+            "code": { "type": "integer", "enum": [code] },
+            "message": { "type": "string" },
+        });
+        let mut required = vec!["code", "message"];
+        if !fields.is_empty() {
+            let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+            let data: Map<String, Value> = fields.into_iter().map(|(n, s)| (n.to_owned(), s)).collect();
+            properties["data"] = json!({ "type": "object", "required": names, "properties": data });
+            required.push("data");
+        }
+        let doc = doc.trim();
+        let description = if doc.is_empty() { variant.to_owned() } else { format!("{variant}: {doc}") };
+        let schema = json!({
+            "type": "object",
+            "description": description,
+            "required": required,
+            "properties": properties,
+        });
+        let responses = self.op.entry("responses").or_insert_with(|| json!({}));
+        let key = status.to_string();
+        match responses.get_mut(&key) {
+            Some(existing) => {
+                let old = existing["content"]["application/json"]["schema"].take();
+                let alternatives = match old {
+                    Value::Object(mut o) if o.contains_key("anyOf") => {
+                        let mut list = o.remove("anyOf").unwrap_or_else(|| json!([]));
+                        if let Some(items) = list.as_array_mut() {
+                            items.push(schema);
+                        }
+                        list
+                    }
+                    Value::Null => json!([schema]),
+                    other => json!([other, schema]),
+                };
+                let joined =
+                    format!("{}; {description}", existing["description"].as_str().unwrap_or_default());
+                existing["description"] = json!(joined);
+                existing["content"] = json!({ "application/json": { "schema": { "anyOf": alternatives } } });
+            }
+            None => {
+                responses[key] = json!({
+                    "description": description,
+                    "content": { "application/json": { "schema": schema } },
+                });
+            }
+        }
+    }
+
     fn respond(&mut self, ok: Value) {
         let error = self.builder.schema::<ErrorBody>();
         let error_content = json!({ "application/json": { "schema": error } });

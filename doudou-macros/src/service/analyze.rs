@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, FnArg, ItemTrait, LitStr, Pat, ReturnType, TraitItem, TraitItemFn, Type};
 
 use super::{doc_string, Errors, Method, Param, ServiceDef, Verb};
+use crate::rules;
 
 /// Method names the generated client and server use for themselves.
 const RESERVED: &[&str] = &["new", "discover", "with_client", "from_arc", "describe"];
@@ -73,10 +74,16 @@ pub(super) fn analyze(
     })
 }
 
+/// Takes off the attributes only the macro understands: routes, and parameters' rules.
 fn strip_route_attrs(item: &mut ItemTrait) {
     for trait_item in &mut item.items {
         if let TraitItem::Fn(f) = trait_item {
             f.attrs.retain(|a| route_attr_verb(a).is_none());
+            for input in &mut f.sig.inputs {
+                if let FnArg::Typed(pt) = input {
+                    pt.attrs.retain(|a| !rules::is_validate(a));
+                }
+            }
         }
     }
 }
@@ -173,8 +180,15 @@ fn method(f: &TraitItemFn, errors: &mut Errors) -> Option<Method> {
             fail(e);
             continue;
         }
+        let rules = match rules::parse(&pt.attrs).and_then(|r| rules::check_param_rules(&r).map(|()| r)) {
+            Ok(rules) => rules,
+            Err(e) => {
+                fail(e);
+                continue;
+            }
+        };
         let in_path = path_names.iter().any(|n| ident == n);
-        params.push(Param { ident, ty: (*pt.ty).clone(), in_path });
+        params.push(Param { ident, ty: (*pt.ty).clone(), in_path, rules });
     }
     if params.len() > MAX_PARAMS {
         fail(syn::Error::new_spanned(

@@ -11,6 +11,7 @@ use syn::spanned::Spanned;
 use syn::Ident;
 
 use super::{doc_string, Method, ServiceDef};
+use crate::rules;
 
 pub(super) fn generate(service: &ServiceDef) -> TokenStream {
     let ServiceDef { item, krate, methods } = service;
@@ -42,7 +43,7 @@ pub(super) fn generate(service: &ServiceDef) -> TokenStream {
     let endpoints = methods.iter().enumerate().map(|(index, m)| {
         let (sig, ret) = (endpoint_fn(m), &m.ret);
         let types = m.params.iter().map(|p| &p.ty);
-        let binders = binders(m);
+        let binders = binders(krate, m);
         // Spanned on the return type: what does not fit the endpoint is reported there.
         let body = quote_spanned!(ret.span()=> (&__DOUDOU_ROUTES[#index], #binders, #krate::__private::returns::<#ret>()));
         let endpoint = quote_spanned!(ret.span()=> impl __DoudouEndpoint<(#(#types,)*), Output = #ret>);
@@ -215,8 +216,9 @@ fn typed_args(m: &Method) -> impl Iterator<Item = TokenStream> + '_ {
 }
 
 /// The tuple of the parameters' binders; each spanned on its type, so that a type that cannot
-/// be a parameter is reported there.
-fn binders(m: &Method) -> TokenStream {
+/// be a parameter is reported there. A parameter with rules is wrapped in a binder that checks
+/// them and states them in the document.
+fn binders(krate: &syn::Path, m: &Method) -> TokenStream {
     let each = m.params.iter().map(|p| {
         let (ty, name) = (&p.ty, p.ident.to_string());
         let how = if p.in_path {
@@ -226,7 +228,20 @@ fn binders(m: &Method) -> TokenStream {
         } else {
             quote_spanned!(ty.span()=> param_without_body)
         };
-        quote_spanned!(ty.span()=> (&&&__DoudouKind::<#ty>::NEW).#how(#name))
+        let binder = quote_spanned!(ty.span()=> (&&&__DoudouKind::<#ty>::NEW).#how(#name));
+        if p.rules.is_empty() {
+            return binder;
+        }
+        let (value, report) = (quote!(__doudou_value), quote!(__doudou_report));
+        let checks = rules::checks(krate, &p.rules, &name, &value, &report);
+        let doc = rules::doc_rules(krate, &p.rules);
+        quote! {
+            #krate::__private::checked(
+                #binder,
+                |#value, #report| { #checks },
+                |__doudou_op| __doudou_op.constrain(#name, &#doc),
+            )
+        }
     });
     quote!((#(#each,)*))
 }

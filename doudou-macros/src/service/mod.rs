@@ -99,6 +99,8 @@ struct Param {
     ty: Type,
     /// Named in the route template.
     in_path: bool,
+    /// Its `#[validate(...)]` rules.
+    rules: Vec<crate::rules::Rule>,
 }
 
 /// Collected errors, reported together.
@@ -124,7 +126,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
     }
 }
 
-fn doc_string(attrs: &[Attribute]) -> String {
+/// The doc comment of an item, one paragraph per blank line, trimmed.
+pub(crate) fn doc_string(attrs: &[Attribute]) -> String {
     let lines: Vec<String> = attrs
         .iter()
         .filter(|a| a.path().is_ident("doc"))

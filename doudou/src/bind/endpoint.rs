@@ -14,6 +14,8 @@ use crate::openapi::ApiBuilder;
 use crate::reply;
 use crate::request::Request;
 use crate::service::{BoxFuture, Route};
+use crate::validate::Report;
+use crate::ServiceError;
 
 /// A method's route and binders, and its result type: what `#[doudou::service]` asks the
 /// compiler for once per method, for the handler, the client and the document (so that a type
@@ -110,6 +112,7 @@ impl<T: Send + Sync + 'static> Handler<T> {
     where
         E: Endpoint<V>,
         M: for<'a> Method<'a, T, V, Output = E::Output>,
+        V: Send,
     {
         let Self { mut request, service } = self;
         let (_, binders) = endpoint.parts();
@@ -123,13 +126,18 @@ impl<T: Send + Sync + 'static> Handler<T> {
                 Ok(values) => values,
                 Err(e) => return reply::error(&e),
             };
+            let mut report = Report::new();
+            binders.check_all(&values, &mut report);
+            if let Some(e) = report.into_error() {
+                return reply::error(&e);
+            }
             if let Some(e) = request.unexpected_field(|name| binders.has(name)) {
                 return reply::error(&e);
             }
             let id = request.current_id();
             drop(request);
             let answer = crate::request_id::scope(id, method.call(&service, values)).await;
-            <E::Output as ServiceResult>::Ok::reply(answer.into_result())
+            <E::Output as ServiceResult>::Ok::reply(answer.into_result().map_err(ServiceError::into_error))
         })
     }
 }
@@ -147,10 +155,11 @@ pub fn call<V, E: Endpoint<V>>(
     // `then` rather than an async block awaiting the send: that would hold the send's future
     // twice (captured, and moved into the await).
     futures_util::FutureExt::then(call.send(), |sent| async move {
-        E::Output::from_result(match sent {
+        let result = match sent {
             Ok(reply) => <E::Output as ServiceResult>::Ok::receive(reply).await,
             Err(e) => Err(e),
-        })
+        };
+        E::Output::from_result(result.map_err(ServiceError::from_error))
     })
 }
 
@@ -174,5 +183,6 @@ impl<'a> Operations<'a> {
         let mut op = self.api.operation(route.verb, route.path, route.operation, doc, self.tag);
         binders.describe_all(&mut op);
         <E::Output as ServiceResult>::Ok::describe(&mut op);
+        <E::Output as ServiceResult>::Err::describe(&mut op);
     }
 }

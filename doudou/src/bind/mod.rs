@@ -10,6 +10,7 @@
 
 mod answer;
 mod body;
+mod checked;
 mod endpoint;
 mod scalar;
 
@@ -17,13 +18,15 @@ use std::marker::PhantomData;
 
 pub use answer::Answer;
 pub use body::{Extract, FromRequest, JsonBody, Model};
+pub use checked::{checked, Checked};
 pub use endpoint::{call, returns, Endpoint, Handler, Method, Operations};
 pub use scalar::{FromParam, Scalar, Values};
 
 use crate::client::Call;
 use crate::openapi::Operation;
 use crate::request::Request;
-use crate::Error;
+use crate::validate::Report;
+use crate::{Error, ServiceError};
 
 /// Binds one parameter, describes it, and sends it from the client.
 #[doc(hidden)]
@@ -36,6 +39,8 @@ pub trait Binder: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Reads it from a request whose body was loaded.
     fn bind(&self, req: &mut Request) -> Result<Self::Value, Error>;
+    /// Checks its rules (a model's, or the parameter's own); nothing by default.
+    fn check(&self, _value: &Self::Value, _report: &mut Report) {}
     /// Adds it to the operation's document.
     fn describe(&self, op: &mut Operation<'_>);
     /// Puts it in a call.
@@ -98,6 +103,8 @@ pub trait Binders: Send + Sync + 'static {
     type Values: Send + 'static;
     /// Binds every parameter, in order; the first failure is the answer.
     fn bind_all(&self, req: &mut Request) -> Result<Self::Values, Error>;
+    /// Checks every parameter's rules, collecting every failure.
+    fn check_all(&self, values: &Self::Values, report: &mut Report);
     /// Describes every parameter.
     fn describe_all(&self, op: &mut Operation<'_>);
     /// Sends every parameter.
@@ -123,6 +130,11 @@ macro_rules! binders {
             fn bind_all(&self, req: &mut Request) -> Result<Self::Values, Error> {
                 let ($($b,)*) = self;
                 Ok(($($b.bind(req)?,)*))
+            }
+            fn check_all(&self, values: &Self::Values, report: &mut Report) {
+                let ($($b,)*) = self;
+                let ($($v,)*) = values;
+                $($b.check($v, report);)*
             }
             fn describe_all(&self, op: &mut Operation<'_>) {
                 let ($($b,)*) = self;
@@ -223,22 +235,26 @@ binders!(
 /// The most parameters a service method takes.
 pub const MAX_PARAMS: usize = 16;
 
-/// What a service method returns: `Result<T, doudou::Error>`.
+/// What a service method returns: `Result<T, E>`, `E` being `doudou::Error` or a
+/// `#[doudou::error]` enum.
 #[diagnostic::on_unimplemented(
-    message = "a service method returns `Result<T, doudou::Error>`, not `{Self}`",
-    label = "the error type must be `doudou::Error`"
+    message = "a service method returns `Result<T, doudou::Error>` (or a #[doudou::error] enum as the error), not `{Self}`",
+    label = "not a `Result` of an answer and a service error"
 )]
 pub trait ServiceResult: Send + 'static {
     /// `T`.
     type Ok: Answer;
+    /// `E`.
+    type Err: ServiceError;
     /// As a plain result.
-    fn into_result(self) -> Result<Self::Ok, Error>;
+    fn into_result(self) -> Result<Self::Ok, Self::Err>;
     /// From a plain result.
-    fn from_result(result: Result<Self::Ok, Error>) -> Self;
+    fn from_result(result: Result<Self::Ok, Self::Err>) -> Self;
 }
 
-impl<T: Answer> ServiceResult for Result<T, Error> {
+impl<T: Answer, E: ServiceError> ServiceResult for Result<T, E> {
     type Ok = T;
+    type Err = E;
     fn into_result(self) -> Self {
         self
     }

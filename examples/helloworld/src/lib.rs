@@ -119,6 +119,69 @@ pub struct Scalars {
 /// A user's id: an alias, bound as the `u64` it is.
 pub type UserId = u64;
 
+/// A postal address.
+#[doudou::model]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Address {
+    /// Five-digit postal code.
+    #[validate(regex(pattern = "^[0-9]{5}$"))]
+    pub zip: String,
+    /// City.
+    #[validate(length(min = 1, max = 100))]
+    pub city: String,
+}
+
+/// A user to create: every rule is checked before `create_user` runs, and a request that
+/// breaks some is answered 400 naming each bad field.
+#[doudou::model]
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
+    /// Display name, 1 to 64 characters.
+    #[validate(length(min = 1, max = 64))]
+    pub name: String,
+    /// E-mail address.
+    #[validate(email)]
+    pub email: String,
+    /// Age in years, 13 to 150.
+    #[validate(range(min = 13, max = 150))]
+    pub age: u8,
+    /// Where the user lives (its fields have rules of their own).
+    #[validate(nested)]
+    pub address: Address,
+    /// Home page, an absolute URL.
+    #[validate(url)]
+    pub website: Option<String>,
+}
+
+/// The business errors of the user methods: each variant is a status and a code on the wire,
+/// and the generated client gives the variant back.
+#[doudou::error]
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserError {
+    /// No user has this id.
+    #[error(status = 404, code = 40401)]
+    NotFound,
+    /// The e-mail address is another user's.
+    #[error(status = 409, code = 40901)]
+    Conflict {
+        /// That user's id.
+        existing_id: u64,
+    },
+    /// Anything else: invalid input, an unreachable service.
+    #[error(other)]
+    Other(Error),
+}
+
+impl std::fmt::Display for UserError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound => f.write_str("no such user"),
+            Self::Conflict { existing_id } => write!(f, "the e-mail address is user {existing_id}'s"),
+            Self::Other(e) => f.write_str(e.message()),
+        }
+    }
+}
+
 /// The example service.
 #[doudou::service]
 pub trait Helloworld {
@@ -140,11 +203,11 @@ pub trait Helloworld {
     /// Replace a user; the body is optional and defaults to `user-{id}`.
     async fn put_user(&self, id: u64, user: Option<User>) -> Result<User, Error>;
 
-    /// Greets `times` times (at most 10), with repeated tags, a header and the caller's address.
+    /// Greets `times` times (1 to 10), with repeated tags, a header and the caller's address.
     async fn get_greet(
         &self,
         name: String,
-        times: Option<u32>,
+        #[validate(range(min = 1, max = 10))] times: Option<u32>,
         tags: Vec<String>,
         headers: HeaderMap,
         remote: SocketAddr,
@@ -186,6 +249,16 @@ pub trait Helloworld {
     #[get("/static/{*rest}")]
     async fn get_static(&self, rest: String) -> Result<String, Error>;
 
+    /// Create a user: `POST /users`; 409 (code 40901) when the e-mail address is another
+    /// user's (`user-7@example.com` is user 7's).
+    #[post("/users")]
+    async fn create_user(&self, user: NewUser) -> Result<User, UserError>;
+
+    /// Find a user: `GET /users/7`; 404 (code 40401) for 0 and ids past 1000 that were not
+    /// created.
+    #[get("/users/{id}")]
+    async fn find_user(&self, id: u64) -> Result<User, UserError>;
+
     /// Echoes scalars exactly as sent: a `char` (spaces included), an `f32`, an `i8` and a
     /// `UserId` (an alias of `u64`).
     async fn get_scalars(
@@ -203,6 +276,11 @@ pub struct Hello;
 
 const TOTAL_USERS: u64 = 1000;
 
+/// The users `create_user` made, after the synthetic ones.
+static CREATED: std::sync::Mutex<std::collections::BTreeMap<u64, User>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+const MAX_CREATED: usize = 10_000;
+
 impl Helloworld for Hello {
     async fn get_static(&self, rest: String) -> Result<String, Error> {
         Ok(rest)
@@ -216,6 +294,36 @@ impl Helloworld for Hello {
         user: Option<UserId>,
     ) -> Result<Scalars, Error> {
         Ok(Scalars { c, f, small, user })
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User, UserError> {
+        let synthetic = user.email.strip_prefix("user-").and_then(|rest| rest.strip_suffix("@example.com"));
+        if let Some(existing_id) =
+            synthetic.and_then(|n| n.parse::<u64>().ok()).filter(|n| (1..=TOTAL_USERS).contains(n))
+        {
+            return Err(UserError::Conflict { existing_id });
+        }
+        let mut created = CREATED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(existing) = created.values().find(|u| u.email == user.email) {
+            return Err(UserError::Conflict { existing_id: existing.id });
+        }
+        if created.len() >= MAX_CREATED {
+            return Err(UserError::Other(Error::unavailable(
+                "this example keeps at most 10,000 created users",
+            )));
+        }
+        let id = TOTAL_USERS + 1 + created.len() as u64;
+        let new = User { id, name: user.name, email: user.email, active: true };
+        created.insert(id, new.clone());
+        Ok(new)
+    }
+
+    async fn find_user(&self, id: u64) -> Result<User, UserError> {
+        if (1..=TOTAL_USERS).contains(&id) {
+            return Ok(User::numbered(id));
+        }
+        let created = CREATED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        created.get(&id).cloned().ok_or(UserError::NotFound)
     }
 
     async fn get_user(&self, id: u64) -> Result<User, Error> {
@@ -259,7 +367,7 @@ impl Helloworld for Hello {
         headers: HeaderMap,
         remote: SocketAddr,
     ) -> Result<Greeting, Error> {
-        let times = times.unwrap_or(1).min(10);
+        let times = times.unwrap_or(1);
         let message = vec![format!("Hello, {name}!"); times as usize].join(" ");
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         Ok(Greeting {

@@ -2,6 +2,7 @@
 
 mod binding;
 mod client;
+mod contract;
 mod gossip;
 mod hardening;
 mod http;

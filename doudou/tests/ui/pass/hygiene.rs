@@ -11,6 +11,17 @@ pub struct Point {
     pub y: i32,
 }
 
+// Rules on fields, a pattern among them, and a nested model.
+#[dd::model]
+pub struct Checked {
+    #[validate(length(min = 1, max = 8), regex(pattern = "^[a-z]+$"))]
+    pub name: String,
+    #[validate(range(min = -1, max = 1.5))]
+    pub ratio: f64,
+    #[validate(nested)]
+    pub point: Point,
+}
+
 #[allow(dead_code)]
 pub struct T;
 #[allow(dead_code)]
@@ -54,7 +65,50 @@ mod api {
         ) -> ::core::result::Result<u32, dd::Error>;
     }
 
+    #[dd::error]
+    #[derive(Debug)]
+    pub enum PlainError {
+        #[error(status = 404, code = 40401)]
+        Missing,
+        #[error(status = 409, code = 40901)]
+        Taken { by: u64, note: ::std::option::Option<::std::string::String> },
+        #[error(other)]
+        Other(dd::Error),
+    }
+
+    impl ::core::fmt::Display for PlainError {
+        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            f.write_str("plain")
+        }
+    }
+
+    #[dd::service]
+    pub trait Contract {
+        async fn get_checked(
+            &self,
+            #[validate(range(min = 1, max = 10))] n: u32,
+            #[validate(length(max = 3), email)] to: ::std::vec::Vec<::std::string::String>,
+        ) -> ::core::result::Result<u32, PlainError>;
+        async fn post_checked(&self, c: super::Checked) -> ::core::result::Result<(), PlainError>;
+    }
+
     pub struct Impl;
+
+    impl Contract for Impl {
+        async fn get_checked(
+            &self,
+            n: u32,
+            _to: ::std::vec::Vec<::std::string::String>,
+        ) -> ::core::result::Result<u32, PlainError> {
+            if n == 2 {
+                return ::core::result::Result::Err(PlainError::Taken { by: 1, note: ::core::option::Option::None });
+            }
+            ::core::result::Result::Err(PlainError::Missing)
+        }
+        async fn post_checked(&self, _c: super::Checked) -> ::core::result::Result<(), PlainError> {
+            ::core::result::Result::Ok(())
+        }
+    }
 
     impl Plain for Impl {
         async fn get_value(
@@ -118,4 +172,5 @@ fn main() {
     let _client = api::PlainClient::new("http://127.0.0.1:1");
     let _doc = api::plain_openapi();
     let _shadows = ShadowsServer::new(ShadowsImpl);
+    let _contract = api::ContractServer::new(api::Impl);
 }

@@ -1,0 +1,469 @@
+//! Validation of what a request binds, before the handler runs.
+//!
+//! The rules are the `validator` crate's attributes, written on the fields of a
+//! `#[doudou::model]` (`#[validate(length(min = 1, max = 64))]`) or on a method's parameters.
+//! The macros turn each rule into one call on a [`Report`], which collects every failure under
+//! the field's JSON path (`address.zip`, `items[0].name`) or the parameter's name; a request
+//! with failures is answered 400 with all of them (see [`Error::invalid_fields`]). A type or
+//! parameter without rules checks nothing: its validation is an empty function.
+//!
+//! The same attributes state the constraints in the OpenAPI document: schemars reads them on
+//! model fields, and [`Rule`]s carry them for parameters.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt::{Display, Write};
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::{json, Value};
+
+use crate::bind::Model;
+use crate::Error;
+
+/// The failures found in one request.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct Report {
+    /// The JSON path of the value being checked, empty at the top.
+    path: String,
+    fields: BTreeMap<String, Vec<String>>,
+}
+
+impl Report {
+    /// Nothing checked yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The 400 of the failures found, if any.
+    pub(crate) fn into_error(self) -> Option<Error> {
+        (!self.fields.is_empty()).then(|| Error::invalid_fields(self.fields))
+    }
+
+    /// Records that `field` of the current value fails with `problem`.
+    pub fn fail(&mut self, field: &str, problem: impl Into<String>) {
+        self.fail_at(field, None, problem.into());
+    }
+
+    /// The same for the `index`th element of a list `field`.
+    fn fail_at(&mut self, field: &str, index: Option<usize>, problem: String) {
+        let mut key = if self.path.is_empty() { field.to_owned() } else { format!("{}.{field}", self.path) };
+        if let Some(i) = index {
+            let _ = write!(key, "[{i}]");
+        }
+        self.fields.entry(key).or_default().push(problem);
+    }
+
+    /// Checks the model in `field` of the current value with its own rules.
+    pub fn nested<M: Model>(&mut self, field: &str, value: &M) {
+        let len = self.path.len();
+        if !self.path.is_empty() {
+            self.path.push('.');
+        }
+        self.path.push_str(field);
+        value.validate(self);
+        self.path.truncate(len);
+    }
+
+    /// Checks the `index`th element of the current value (a list).
+    pub(crate) fn element<M: Model>(&mut self, index: usize, value: &M) {
+        let len = self.path.len();
+        let _ = write!(self.path, "[{index}]");
+        value.validate(self);
+        self.path.truncate(len);
+    }
+
+    /// `length(min, max)` or `length(equal)`: characters of a string, elements of a list or map.
+    pub fn length<V: HasLength + ?Sized>(
+        &mut self,
+        field: &str,
+        value: &V,
+        bounds: (Option<u64>, Option<u64>, Option<u64>),
+        message: Option<&str>,
+    ) {
+        let Some(len) = value.length() else { return };
+        let (min, max, equal) = bounds;
+        let problem = match (equal, min, max) {
+            (Some(n), _, _) if len != n => format!("length must be exactly {n}"),
+            (None, Some(lo), Some(hi)) if len < lo || len > hi => {
+                format!("length must be between {lo} and {hi}")
+            }
+            (None, Some(lo), None) if len < lo => format!("length must be at least {lo}"),
+            (None, None, Some(hi)) if len > hi => format!("length must be at most {hi}"),
+            _ => return,
+        };
+        self.fail(field, message.map_or_else(|| format!("{problem} (it is {len})"), str::to_owned));
+    }
+
+    /// `range(min, max)` of a number (of each number of a list); NaN is outside every range.
+    pub fn range<V: InRange + ?Sized>(
+        &mut self,
+        field: &str,
+        value: &V,
+        bounds: (Option<f64>, Option<f64>),
+        message: Option<&str>,
+    ) {
+        let (min, max) = bounds;
+        let problem = match (min, max) {
+            (Some(lo), Some(hi)) => format!("must be between {lo} and {hi}"),
+            (Some(lo), None) => format!("must be at least {lo}"),
+            (_, Some(hi)) => format!("must be at most {hi}"),
+            (None, None) => return,
+        };
+        value.each_number(&mut |index, n| {
+            let below = min.is_some_and(|lo| n.is_nan() || n < lo);
+            let above = max.is_some_and(|hi| n.is_nan() || n > hi);
+            if below || above {
+                let said = message.map_or_else(|| format!("{problem} (it is {n})"), str::to_owned);
+                self.fail_at(field, index, said);
+            }
+        });
+    }
+
+    /// Fails `field` (or its element) with `problem` wherever its text does not pass `test`.
+    fn each_text<V: Text + ?Sized>(
+        &mut self,
+        field: &str,
+        value: &V,
+        test: impl Fn(&str) -> bool,
+        problem: impl Fn() -> String,
+    ) {
+        value.each_text(&mut |index, text| {
+            if !test(text) {
+                self.fail_at(field, index, problem());
+            }
+        });
+    }
+
+    /// `email`: an e-mail address, as the `validator` crate judges it (HTML's rules).
+    pub fn email<V: Text + ?Sized>(&mut self, field: &str, value: &V, message: Option<&str>) {
+        let said = || message.unwrap_or("must be an e-mail address").to_owned();
+        self.each_text(field, value, |t| validator::ValidateEmail::validate_email(&t), said);
+    }
+
+    /// `url`: an absolute URL.
+    pub fn url<V: Text + ?Sized>(&mut self, field: &str, value: &V, message: Option<&str>) {
+        let said = || message.unwrap_or("must be an absolute URL").to_owned();
+        self.each_text(field, value, |t| validator::ValidateUrl::validate_url(&t), said);
+    }
+
+    /// `regex`: matches `regex` somewhere, as JSON Schema's `pattern` does.
+    pub fn regex<V: Text + ?Sized>(&mut self, field: &str, value: &V, regex: &Regex, message: Option<&str>) {
+        let said = || message.map_or_else(|| format!("must match {}", regex.as_str()), str::to_owned);
+        self.each_text(field, value, |t| regex.is_match(t), said);
+    }
+
+    /// `regex(pattern = "...")`: the same with a pattern compiled on first use.
+    pub fn pattern<V: Text + ?Sized>(
+        &mut self,
+        field: &str,
+        value: &V,
+        pattern: &Pattern,
+        message: Option<&str>,
+    ) {
+        match pattern.regex() {
+            Some(regex) => self.regex(field, value, regex, message),
+            // The macro parsed the pattern; only the regex crate's size limit can refuse it.
+            None => {
+                self.fail(field, format!("cannot be checked: the pattern {} is too large", pattern.source))
+            }
+        }
+    }
+
+    /// `contains(pattern = "...")`: has `needle` in it.
+    pub fn contains<V: Text + ?Sized>(
+        &mut self,
+        field: &str,
+        value: &V,
+        needle: &str,
+        message: Option<&str>,
+    ) {
+        let said = || message.map_or_else(|| format!("must contain {needle:?}"), str::to_owned);
+        self.each_text(field, value, |t| t.contains(needle), said);
+    }
+
+    /// `required`: an `Option` that is `Some`.
+    pub fn required<T>(&mut self, field: &str, value: &Option<T>, message: Option<&str>) {
+        if value.is_none() {
+            self.fail(field, message.unwrap_or("is required"));
+        }
+    }
+
+    /// `custom(function = "f")`: what `f(&value)` says; its `Err` is the problem.
+    pub fn custom<E: Display>(&mut self, field: &str, result: Result<(), E>, message: Option<&str>) {
+        if let Err(e) = result {
+            self.fail(field, message.map_or_else(|| e.to_string(), str::to_owned));
+        }
+    }
+}
+
+/// A `regex(pattern = "...")`, compiled once, on first use.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Pattern {
+    source: &'static str,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl Pattern {
+    /// The pattern `source` (a `static`, so each rule compiles once).
+    pub const fn new(source: &'static str) -> Self {
+        Self { source, compiled: OnceLock::new() }
+    }
+
+    fn regex(&self) -> Option<&Regex> {
+        self.compiled.get_or_init(|| Regex::new(self.source).ok()).as_ref()
+    }
+}
+
+/// What has a length: strings (in characters, as JSON Schema counts), lists and maps.
+#[doc(hidden)]
+pub trait HasLength {
+    /// The length, or `None` for an absent value (which no length rule applies to).
+    fn length(&self) -> Option<u64>;
+}
+
+impl HasLength for str {
+    fn length(&self) -> Option<u64> {
+        Some(self.chars().count() as u64)
+    }
+}
+impl HasLength for String {
+    fn length(&self) -> Option<u64> {
+        self.as_str().length()
+    }
+}
+impl<T: HasLength + ?Sized> HasLength for Box<T> {
+    fn length(&self) -> Option<u64> {
+        (**self).length()
+    }
+}
+impl<T: HasLength> HasLength for Option<T> {
+    fn length(&self) -> Option<u64> {
+        self.as_ref().and_then(HasLength::length)
+    }
+}
+macro_rules! counted {
+    ($($t:ty => [$($g:ident),*]),*) => {$(
+        impl<$($g),*> HasLength for $t {
+            fn length(&self) -> Option<u64> {
+                Some(self.len() as u64)
+            }
+        }
+    )*};
+}
+counted!(Vec<T> => [T], [T] => [T], HashMap<K, V> => [K, V], BTreeMap<K, V> => [K, V], HashSet<T> => [T], BTreeSet<T> => [T]);
+
+/// What a `range` applies to: numbers, and lists of them (each number is checked).
+#[doc(hidden)]
+pub trait InRange {
+    /// Calls `f` with each number (none for an absent value) and its index in a list.
+    fn each_number(&self, f: &mut dyn FnMut(Option<usize>, f64));
+}
+macro_rules! numbers {
+    ($($t:ty),*) => {$(
+        impl InRange for $t {
+            #[allow(clippy::cast_precision_loss, clippy::cast_lossless)]
+            fn each_number(&self, f: &mut dyn FnMut(Option<usize>, f64)) {
+                f(None, *self as f64);
+            }
+        }
+    )*};
+}
+numbers!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64);
+impl<T: InRange> InRange for Option<T> {
+    fn each_number(&self, f: &mut dyn FnMut(Option<usize>, f64)) {
+        if let Some(value) = self {
+            value.each_number(f);
+        }
+    }
+}
+impl<T: InRange> InRange for Vec<T> {
+    fn each_number(&self, f: &mut dyn FnMut(Option<usize>, f64)) {
+        for (index, value) in self.iter().enumerate() {
+            value.each_number(&mut |_, n| f(Some(index), n));
+        }
+    }
+}
+
+/// What `email`, `url`, `regex` and `contains` apply to: text, and lists of it (each is
+/// checked).
+#[doc(hidden)]
+pub trait Text {
+    /// Calls `f` with each text (none for an absent value) and its index in a list.
+    fn each_text(&self, f: &mut dyn FnMut(Option<usize>, &str));
+}
+impl Text for str {
+    fn each_text(&self, f: &mut dyn FnMut(Option<usize>, &str)) {
+        f(None, self);
+    }
+}
+impl Text for String {
+    fn each_text(&self, f: &mut dyn FnMut(Option<usize>, &str)) {
+        f(None, self);
+    }
+}
+impl<T: Text> Text for Option<T> {
+    fn each_text(&self, f: &mut dyn FnMut(Option<usize>, &str)) {
+        if let Some(value) = self {
+            value.each_text(f);
+        }
+    }
+}
+impl<T: Text> Text for Vec<T> {
+    fn each_text(&self, f: &mut dyn FnMut(Option<usize>, &str)) {
+        for (index, value) in self.iter().enumerate() {
+            value.each_text(&mut |_, t| f(Some(index), t));
+        }
+    }
+}
+
+/// A parameter's rule, as its OpenAPI schema states it.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub enum Rule<'a> {
+    /// `minLength`/`maxLength` (or `minItems`/`maxItems` of a list).
+    Length {
+        /// At least.
+        min: Option<u64>,
+        /// At most.
+        max: Option<u64>,
+    },
+    /// `minimum`/`maximum`.
+    Range {
+        /// At least.
+        min: Option<f64>,
+        /// At most.
+        max: Option<f64>,
+    },
+    /// `format: email`.
+    Email,
+    /// `format: uri`.
+    Url,
+    /// `pattern`.
+    Pattern(&'a str),
+    /// `pattern` of the escaped text.
+    Contains(&'a str),
+    /// The parameter is required.
+    Required,
+}
+
+impl Rule<'_> {
+    /// States the rule in `schema`, a parameter's schema; the rule of a list's length applies
+    /// to the list, the others to its items.
+    pub(crate) fn apply(&self, schema: &mut Value, required: &mut bool) {
+        let is_list = schema.get("type").and_then(Value::as_str) == Some("array");
+        let of_items = is_list && !matches!(self, Rule::Length { .. } | Rule::Required);
+        let target = if of_items && schema.get("items").is_some() { &mut schema["items"] } else { schema };
+        let is_list = target.get("type").and_then(Value::as_str) == Some("array");
+        match *self {
+            Rule::Length { min, max } => {
+                let (lo, hi) = if is_list { ("minItems", "maxItems") } else { ("minLength", "maxLength") };
+                if let Some(min) = min {
+                    target[lo] = json!(min);
+                }
+                if let Some(max) = max {
+                    target[hi] = json!(max);
+                }
+            }
+            Rule::Range { min, max } => {
+                for (key, bound) in [("minimum", min), ("maximum", max)] {
+                    if let Some(bound) = bound {
+                        target[key] = number(bound);
+                    }
+                }
+            }
+            Rule::Email => target["format"] = json!("email"),
+            Rule::Url => target["format"] = json!("uri"),
+            Rule::Pattern(p) => target["pattern"] = json!(p),
+            Rule::Contains(text) => target["pattern"] = json!(regex::escape(text)),
+            Rule::Required => *required = true,
+        }
+    }
+}
+
+/// A bound as the document writes it: an integer when it is one.
+fn number(n: f64) -> Value {
+    #[allow(clippy::cast_possible_truncation, clippy::float_cmp)]
+    if n.fract() == 0.0 && n.abs() < 9e15 {
+        json!(n as i64)
+    } else {
+        json!(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failure_is_named_by_its_path() {
+        let mut report = Report::new();
+        report.length("name", "", (Some(1), Some(64), None), None);
+        report.length("name", "ok", (Some(1), Some(64), None), None);
+        report.range("age", &200_u8, (Some(13.0), Some(150.0)), None);
+        report.range("ratio", &f64::NAN, (Some(0.0), None), None);
+        report.email("email", "not-an-address", None);
+        report.email("email2", "a@example.com", None);
+        report.url("site", &Some("example.com".to_owned()), None);
+        report.required::<u8>("nick", &None, Some("give a nickname"));
+        report.path.push_str("address");
+        report.pattern("zip", "1234", &Pattern::new("^[0-9]{5}$"), None);
+        report.contains("city", "Paris", "x", None);
+        let error = report.into_error().expect("failures");
+        assert_eq!(error.status().as_u16(), 400);
+        let fields: Vec<(&str, &str)> =
+            error.fields().iter().map(|(k, v)| (k.as_str(), v[0].as_str())).collect();
+        assert_eq!(
+            fields,
+            [
+                ("address.city", "must contain \"x\""),
+                ("address.zip", "must match ^[0-9]{5}$"),
+                ("age", "must be between 13 and 150 (it is 200)"),
+                ("email", "must be an e-mail address"),
+                ("name", "length must be between 1 and 64 (it is 0)"),
+                ("nick", "give a nickname"),
+                ("ratio", "must be at least 0 (it is NaN)"),
+                ("site", "must be an absolute URL"),
+            ]
+        );
+        assert!(error.message().contains("name: length must be between 1 and 64"), "{}", error.message());
+    }
+
+    #[test]
+    fn absent_values_and_empty_reports_pass() {
+        let mut report = Report::new();
+        report.length("a", &None::<String>, (Some(1), None, None), None);
+        report.range("b", &None::<u8>, (Some(1.0), None), None);
+        report.email("c", &None::<String>, None);
+        report.length("d", &vec![1, 2, 3], (None, None, Some(3)), None);
+        assert!(report.into_error().is_none());
+    }
+
+    #[test]
+    fn each_element_of_a_list_is_checked_under_its_index() {
+        let mut report = Report::new();
+        report.email("to", &vec!["a@example.com".to_owned(), "nope".to_owned()], None);
+        report.range("n", &vec![1_u32, 20], (None, Some(10.0)), None);
+        let error = report.into_error().expect("failures");
+        let keys: Vec<&str> = error.fields().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["n[1]", "to[1]"]);
+    }
+
+    #[test]
+    fn rules_are_stated_in_a_parameters_schema() {
+        let mut required = false;
+        let mut schema = json!({ "type": "integer", "format": "uint32", "minimum": 0 });
+        Rule::Range { min: Some(1.0), max: Some(100.0) }.apply(&mut schema, &mut required);
+        assert_eq!(schema, json!({ "type": "integer", "format": "uint32", "minimum": 1, "maximum": 100 }));
+        let mut list = json!({ "type": "array", "items": { "type": "string" } });
+        Rule::Length { min: Some(1), max: None }.apply(&mut list, &mut required);
+        Rule::Email.apply(&mut list, &mut required);
+        Rule::Required.apply(&mut list, &mut required);
+        assert_eq!(
+            list,
+            json!({ "type": "array", "minItems": 1, "items": { "type": "string", "format": "email" } })
+        );
+        assert!(required);
+    }
+}
