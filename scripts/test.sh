@@ -44,7 +44,17 @@ if ! cmp -s "${CHECKOV_REQUIREMENTS}" "${CHECKOV_VENV}/.installed-requirements" 
   "${CHECKOV_VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${CHECKOV_REQUIREMENTS}"
   cp "${CHECKOV_REQUIREMENTS}" "${CHECKOV_VENV}/.installed-requirements"
 fi
-export PATH="${VENV}/bin:${CHECKOV_VENV}/bin:${PATH}"
+PHOENIX_VENV="${VENV}-phoenix"
+PHOENIX_REQUIREMENTS="scripts/requirements-phoenix.txt"
+if [ ! -x "${PHOENIX_VENV}/bin/python" ]; then
+  python3 -m venv "${PHOENIX_VENV}"
+fi
+if ! cmp -s "${PHOENIX_REQUIREMENTS}" "${PHOENIX_VENV}/.installed-requirements" 2>/dev/null; then
+  log "installing Arize Phoenix"
+  "${PHOENIX_VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${PHOENIX_REQUIREMENTS}"
+  cp "${PHOENIX_REQUIREMENTS}" "${PHOENIX_VENV}/.installed-requirements"
+fi
+export PATH="${VENV}/bin:${CHECKOV_VENV}/bin:${PHOENIX_VENV}/bin:${PATH}"
 
 for component in rustfmt clippy; do
   if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then

@@ -110,6 +110,8 @@ fn validate_fn(krate: &syn::Path, item: &syn::Item) -> syn::Result<TokenStream> 
         return Ok(TokenStream::new());
     }
     Ok(quote! {
+        const VALIDATES: bool = true;
+
         fn validate(&self, #report: &mut #krate::__private::Report) {
             #checks
         }

@@ -21,6 +21,7 @@ pub mod router;
 pub mod sd;
 pub mod server;
 pub mod service;
+mod trace;
 mod validate;
 
 pub use bind::{Answer, FromParam, Model};

@@ -142,6 +142,10 @@ impl Metrics {
         registry.register(Box::new(durations.clone()))?;
         registry.register(Box::new(info))?;
         crate::client::register_metrics(&registry)?;
+        registry.register(Box::new(SpansLost(prometheus::IntCounter::new(
+            "doudou_trace_spans_lost_total",
+            "Spans the OTLP backend did not take (it was down, slow or refused them).",
+        )?)))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(ProcessMetrics(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -182,6 +186,21 @@ impl Metrics {
         let mut out = Vec::with_capacity(8 * 1024);
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         out
+    }
+}
+
+/// Reads the count of lost spans when scraped (the exporter counts them, on its own thread).
+struct SpansLost(prometheus::IntCounter);
+
+impl Collector for SpansLost {
+    fn desc(&self) -> Vec<&Desc> {
+        self.0.desc()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        self.0.reset();
+        self.0.inc_by(crate::trace::spans_lost());
+        self.0.collect()
     }
 }
 

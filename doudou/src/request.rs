@@ -101,6 +101,15 @@ impl Request {
         }
     }
 
+    /// The caller's trace context to pass on unchanged, when this process does not trace.
+    pub(crate) fn passed_trace(&self) -> Option<Box<(http::HeaderValue, Option<http::HeaderValue>)>> {
+        if crate::trace::enabled() {
+            return None;
+        }
+        let parent = self.parts.headers.get(crate::trace::TRACEPARENT)?;
+        Some(Box::new((parent.clone(), self.parts.headers.get(crate::trace::TRACESTATE).cloned())))
+    }
+
     /// One request header, as the client sent it.
     pub(crate) fn header(&self, name: impl http::header::AsHeaderName) -> Option<&http::HeaderValue> {
         self.parts.headers.get(name)

@@ -31,28 +31,49 @@ pub(crate) enum CurrentId {
     Given(HeaderValue),
 }
 
-tokio::task_local! {
-    static CURRENT: Option<CurrentId>;
+/// What the handler of a request passes on to the calls it makes: the request id and, when
+/// this process does not trace, the caller's trace context as it came.
+#[derive(Debug, Clone)]
+pub(crate) struct Current {
+    id: Option<CurrentId>,
+    /// `traceparent` and `tracestate`; boxed, since most requests have none.
+    trace: Option<Box<(HeaderValue, Option<HeaderValue>)>>,
 }
 
-/// Runs `handler` with `id` as the request id that client calls pass on.
+impl Current {
+    pub(crate) fn new(id: Option<CurrentId>, trace: Option<Box<(HeaderValue, Option<HeaderValue>)>>) -> Self {
+        Self { id, trace }
+    }
+}
+
+tokio::task_local! {
+    static CURRENT: Current;
+}
+
+/// Runs `handler` with what client calls pass on.
 pub(crate) fn scope<F: std::future::Future>(
-    id: Option<CurrentId>,
+    current: Current,
     handler: F,
-) -> tokio::task::futures::TaskLocalFuture<Option<CurrentId>, F> {
-    CURRENT.scope(id, handler)
+) -> tokio::task::futures::TaskLocalFuture<Current, F> {
+    CURRENT.scope(current, handler)
 }
 
 /// The id of the request whose handler is running on this task, if any.
 pub(crate) fn current() -> Option<HeaderValue> {
     CURRENT
-        .try_with(|id| match id {
+        .try_with(|current| match &current.id {
             Some(CurrentId::Generated(id)) => Some(id.header_value()),
             Some(CurrentId::Given(id)) => Some(id.clone()),
             None => None,
         })
         .ok()
         .flatten()
+}
+
+/// The caller's `traceparent` (and `tracestate`) of the request being handled, when this
+/// process does not trace and passes them on unchanged.
+pub(crate) fn passed_trace() -> Option<(HeaderValue, Option<HeaderValue>)> {
+    CURRENT.try_with(|current| current.trace.as_deref().cloned()).ok().flatten()
 }
 
 pub(crate) fn valid_request_id(v: &HeaderValue) -> bool {

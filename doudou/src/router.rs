@@ -167,6 +167,17 @@ impl Router {
         self.inner.endpoints.get(index).map(|e| &*e.template)
     }
 
+    /// The template of the route a path matches, if any (for naming a request's span before
+    /// it is dispatched).
+    pub(crate) fn template_of(&self, path: &str) -> Option<&str> {
+        let inner = &self.inner;
+        let endpoint = match inner.statics.get(path) {
+            Some(&endpoint) => endpoint,
+            None => *inner.matcher.at(path).ok()?.value,
+        };
+        self.template(endpoint)
+    }
+
     /// Routes one request. The future yields the response and the matched route's index.
     pub(crate) fn dispatch(
         &self,

@@ -64,7 +64,7 @@ pub fn start_with(
 ) -> Result<Proc, Exited> {
     let mut cmd = Command::new(bin);
     for (k, _) in std::env::vars() {
-        if k.starts_with("GDD_") || k == "RUST_LOG" {
+        if k.starts_with("GDD_") || k.starts_with("OTEL_") || k == "RUST_LOG" {
             cmd.env_remove(k);
         }
     }
@@ -361,13 +361,16 @@ pub fn basic(user: &str, pass: &str) -> String {
 }
 
 impl Proc {
-    /// The gossip address the node announced ("gossip started ... gossip=IP:PORT"), waiting up
-    /// to 10 s for it.
+    /// The gossip address the node announced ("gossip started ... gossip=IP:PORT", or its JSON
+    /// line), waiting up to 10 s for it.
     pub fn gossip_addr(&self) -> SocketAddr {
         poll(Duration::from_secs(10), "the gossip address", || {
             let out = self.output();
             let line = out.lines().find(|l| l.contains("gossip started"))?;
-            let rest = &line[line.find("gossip=")? + "gossip=".len()..];
+            // `gossip=IP:PORT` in human lines, `"gossip":"IP:PORT"` in JSON ones.
+            let (at, key) =
+                ["gossip=", "\"gossip\":\""].iter().find_map(|k| line.find(k).map(|at| (at, k.len())))?;
+            let rest = &line[at + key..];
             let end = rest.find(|c: char| c.is_whitespace() || c == '"' || c == ',').unwrap_or(rest.len());
             rest[..end].parse().ok()
         })

@@ -21,6 +21,7 @@ where
         + ::doudou::__private::serde::de::DeserializeOwned
         + ::doudou::__private::schemars::JsonSchema + ::core::marker::Send + 'static,
 {
+    const VALIDATES: bool = true;
     fn validate(&self, __doudou_report: &mut ::doudou::__private::Report) {
         __doudou_report
             .length(

@@ -37,6 +37,7 @@ where
 {
     type Value = B::Value;
     type Slot = B::Slot;
+    const CHECKED: bool = true;
 
     fn name(&self) -> &'static str {
         self.binder.name()

@@ -126,17 +126,19 @@ impl<T: Send + Sync + 'static> Handler<T> {
                 Ok(values) => values,
                 Err(e) => return reply::error(&e),
             };
-            let mut report = Report::new();
-            binders.check_all(&values, &mut report);
-            if let Some(e) = report.into_error() {
-                return reply::error(&e);
+            if <E::Binders as Binders>::CHECKED {
+                let mut report = Report::new();
+                binders.check_all(&values, &mut report);
+                if let Some(e) = report.into_error() {
+                    return reply::error(&e);
+                }
             }
             if let Some(e) = request.unexpected_field(|name| binders.has(name)) {
                 return reply::error(&e);
             }
-            let id = request.current_id();
+            let current = crate::request_id::Current::new(request.current_id(), request.passed_trace());
             drop(request);
-            let answer = crate::request_id::scope(id, method.call(&service, values)).await;
+            let answer = crate::request_id::scope(current, method.call(&service, values)).await;
             <E::Output as ServiceResult>::Ok::reply(answer.into_result().map_err(ServiceError::into_error))
         })
     }

@@ -39,6 +39,9 @@ pub trait Binder: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Reads it from a request whose body was loaded.
     fn bind(&self, req: &mut Request) -> Result<Self::Value, Error>;
+    /// Whether it has rules to check: a constant, so that a method without any does not even
+    /// start a report.
+    const CHECKED: bool = false;
     /// Checks its rules (a model's, or the parameter's own); nothing by default.
     fn check(&self, _value: &Self::Value, _report: &mut Report) {}
     /// Adds it to the operation's document.
@@ -103,6 +106,8 @@ pub trait Binders: Send + Sync + 'static {
     type Values: Send + 'static;
     /// Binds every parameter, in order; the first failure is the answer.
     fn bind_all(&self, req: &mut Request) -> Result<Self::Values, Error>;
+    /// Whether any parameter has rules.
+    const CHECKED: bool;
     /// Checks every parameter's rules, collecting every failure.
     fn check_all(&self, values: &Self::Values, report: &mut Report);
     /// Describes every parameter.
@@ -127,6 +132,7 @@ macro_rules! binders {
             slots!($($b),*): Slots,
         {
             type Values = ($($b::Value,)*);
+            const CHECKED: bool = false $(|| $b::CHECKED)*;
             fn bind_all(&self, req: &mut Request) -> Result<Self::Values, Error> {
                 let ($($b,)*) = self;
                 Ok(($($b.bind(req)?,)*))

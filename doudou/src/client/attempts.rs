@@ -12,7 +12,7 @@ use super::metrics::Outcome;
 use super::transport::is_connect;
 use super::{balance, Call, Reply, Shared};
 use crate::body::{Body, BoxError};
-use crate::Error;
+use crate::{trace, Error};
 
 /// How one attempt ended.
 enum Attempt {
@@ -55,6 +55,19 @@ impl<'a> Call<'a> {
                 headers.insert(crate::request_id::X_REQUEST_ID, id);
             }
         }
+        let span = if trace::enabled() {
+            let span = trace::client_span(&self.method, self.template);
+            trace::inject(&span, &mut headers);
+            Some(span)
+        } else {
+            if let Some((parent, state)) = crate::request_id::passed_trace() {
+                headers.entry(trace::TRACEPARENT).or_insert(parent);
+                if let Some(state) = state {
+                    headers.entry(trace::TRACESTATE).or_insert(state);
+                }
+            }
+            None
+        };
         let outgoing = Outgoing {
             shared: &self.client.shared,
             path: self.uri(""),
@@ -64,11 +77,15 @@ impl<'a> Call<'a> {
             body: self.body,
         };
         // `outgoing` is only borrowed here: moving it into a local would store it twice.
-        async move {
+        let call = async move {
             match failed {
                 Some(e) => Err(e),
                 None => outgoing.send().await,
             }
+        };
+        match span {
+            Some(span) => futures_util::future::Either::Left(tracing::Instrument::instrument(call, span)),
+            None => futures_util::future::Either::Right(call),
         }
     }
 }
@@ -107,6 +124,9 @@ impl Outgoing<'_> {
                 break (Ended::Failed(err), outcome);
             };
             let base_url = alive[chosen.index].base_url.as_str();
+            if trace::enabled() {
+                tracing::Span::current().record("server.address", base_url);
+            }
             let req = match self.request(chosen.base(base_url), base_url) {
                 Ok(req) => req,
                 Err(e) => break (Ended::Failed(e), Outcome::Transport),
@@ -173,6 +193,9 @@ impl Outgoing<'_> {
             Ended::Failed(err) => Err(err),
         };
         shared.metrics.call(self.template, outcome, done.saturating_duration_since(started));
+        if trace::enabled() {
+            record_call(&tried, &result);
+        }
         result
     }
 
@@ -209,5 +232,23 @@ impl Outgoing<'_> {
         built.map_err(|e| {
             Error::bad_request(format!("cannot build a request to {base_url}{}: {e}", self.path))
         })
+    }
+}
+
+/// What the call's span shows of its attempts: the instances that failed before the last
+/// one, the number of resends, the status, and an error mark for a failed call.
+fn record_call(tried: &[String], result: &Result<Reply, Error>) {
+    let span = tracing::Span::current();
+    if !tried.is_empty() {
+        span.record("http.request.resend_count", tried.len() as u64);
+        span.record("doudou.instances_tried", tried.join(" "));
+    }
+    let status = match result {
+        Ok(reply) => reply.resp.status(),
+        Err(e) => e.status(),
+    };
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() || result.is_err() {
+        span.record("otel.status_code", "ERROR");
     }
 }

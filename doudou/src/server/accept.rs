@@ -91,10 +91,14 @@ pub(super) async fn accept_loop(
     drop(drain_tx);
     let grace = config.grace_timeout;
     tracing::info!(grace = ?grace, "shutting down: draining in-flight requests");
+    let draining = std::time::Instant::now();
     match tokio::time::timeout(grace, drain_rx.recv()).await {
         Ok(_) => tracing::info!("drained; bye"),
         Err(_) => tracing::warn!("GDD_GRACE_TIMEOUT ({grace:?}) elapsed with requests still in flight"),
     }
+    // The last spans go out within what is left of the grace period (a second at least).
+    let left = grace.saturating_sub(draining.elapsed()).max(Duration::from_secs(1));
+    crate::trace::flush(left).await;
     if let Some(gossip) = gossip {
         gossip.shutdown().await;
         registry::uninstall(&gossip);

@@ -241,7 +241,7 @@ impl Server {
             service
         });
         let stop = CancellationToken::new();
-        let stack = Stack::new(router, layered, &config, metrics);
+        let stack = Stack::new(router, layered, &config, metrics, addr);
         // Ready before the address is announced: whoever saw it may probe at once.
         state.ready.store(true, Ordering::Release);
         let cluster = gossip.clone();

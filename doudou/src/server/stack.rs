@@ -23,6 +23,7 @@ use crate::panics;
 use crate::request_id::{valid_request_id, GeneratedId, RequestIds, X_REQUEST_ID};
 use crate::router::{RemoteAddr, RouteIndex, Router};
 use crate::service::BoxFuture;
+use crate::trace;
 
 /// The default middleware around the routes, applied per request: request id, metrics,
 /// access log, and gzip. Without user layers a request goes straight to the router, with no
@@ -37,6 +38,8 @@ struct StackInner {
     log_requests: bool,
     ids: RequestIds,
     metrics: Option<RouteMetrics>,
+    /// The address served, the `server.address` and `server.port` of request spans.
+    listening: SocketAddr,
 }
 
 /// Whether an `Accept-Encoding` value may accept gzip: a quick look that sends the request
@@ -70,6 +73,7 @@ impl Stack {
         layered: Option<HttpService>,
         config: &Config,
         metrics: Option<Arc<Metrics>>,
+        listening: SocketAddr,
     ) -> Self {
         let compression = if config.enable_response_gzip {
             CompressionLayer::new()
@@ -91,6 +95,7 @@ impl Stack {
             log_requests: config.log_req_enable,
             ids: RequestIds::new(),
             metrics,
+            listening,
         }))
     }
 
@@ -118,6 +123,13 @@ impl Stack {
         }
         let method = req.method().clone();
         let access_log = stack.log_requests.then(|| Box::new((req.uri().clone(), remote)));
+        let span = trace::enabled().then(|| {
+            let route = stack.router.template_of(req.uri().path());
+            let span = trace::server_span(&method, route, req.headers(), remote);
+            span.record("server.address", tracing::field::display(stack.listening.ip()));
+            span.record("server.port", stack.listening.port());
+            Box::new(span)
+        });
         let routed = if let Some(layered) = &stack.layered {
             req.extensions_mut().insert(RemoteAddr(remote));
             Routed::Tower { call: call_tower(layered.clone(), req) }
@@ -131,7 +143,7 @@ impl Stack {
             }
         };
         let id = given.or(generated);
-        Handled { routed, stack: self.clone(), started, method, id, access_log }
+        Handled { routed, stack: self.clone(), started, method, id, access_log, span }
     }
 }
 
@@ -146,6 +158,9 @@ pin_project_lite::pin_project! {
         method: http::Method,
         id: Option<HeaderValue>,
         access_log: Option<Box<(http::Uri, SocketAddr)>>,
+        // The request's OpenTelemetry span, entered while the handler runs; boxed, and only
+        // there when tracing is on.
+        span: Option<Box<tracing::Span>>,
     }
 }
 
@@ -166,11 +181,15 @@ impl std::future::Future for Handled {
     ) -> std::task::Poll<Self::Output> {
         let this = self.project();
         let routed = this.routed.project();
+        let _entered = this.span.as_deref().map(tracing::Span::enter);
         let (mut resp, route) = std::task::ready!(panics::handling(|| match routed {
             RoutedProj::Direct { call } => call.poll(cx),
             RoutedProj::Tower { call } => call.as_mut().poll(cx),
         }));
         let stack = &*this.stack.0;
+        if let Some(span) = this.span.as_deref() {
+            trace::finish_server_span(span, resp.status().as_u16());
+        }
         if let Some(panic) = resp.extensions_mut().remove::<panics::CaughtPanic>() {
             panics::report(route.and_then(|r| stack.router.template(r)).unwrap_or(UNMATCHED), &panic);
         }

@@ -15,3 +15,4 @@ mod prometheus;
 mod promsd;
 mod resilience;
 mod startup;
+mod tracing;

@@ -1,0 +1,285 @@
+//! OpenTelemetry over real processes: greeter and helloworld export their spans to a real
+//! trace backend, Arize Phoenix (installed by scripts/test.sh), which the test reads back.
+//! One test, one Phoenix: it takes about 40 s to start.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use doudou_tests::{bin, free_port, get, poll, raw, start, temp_dir, tool, Daemon, Proc};
+use serde_json::Value;
+
+struct Phoenix {
+    daemon: Daemon,
+    port: u16,
+}
+
+impl Phoenix {
+    fn start() -> Self {
+        let (port, grpc) = (free_port(), free_port());
+        let dir = temp_dir("phoenix");
+        let mut cmd = Command::new(tool("phoenix"));
+        cmd.arg("serve")
+            .env("PHOENIX_WORKING_DIR", &dir)
+            .env("PHOENIX_PORT", port.to_string())
+            .env("PHOENIX_GRPC_PORT", grpc.to_string())
+            .env("PHOENIX_HOST", "127.0.0.1")
+            .env("PHOENIX_TELEMETRY_ENABLED", "false");
+        let daemon = Daemon::spawn(cmd, dir.join("phoenix.log"));
+        let phoenix = Self { daemon, port };
+        let addr = phoenix.addr();
+        poll(Duration::from_secs(240), "Phoenix to answer /healthz", || {
+            (std::net::TcpStream::connect(addr).is_ok() && get(addr, "/healthz").status == 200).then_some(())
+        });
+        phoenix
+    }
+
+    fn addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The stored spans of `trace_id`.
+    fn spans(&self, trace_id: &str) -> Vec<Value> {
+        let r = get(self.addr(), "/v1/projects/default/spans?limit=1000");
+        assert_eq!(r.status, 200, "{}\n{}", String::from_utf8_lossy(&r.body), self.daemon.output());
+        r.json()["data"]
+            .as_array()
+            .map(|all| all.iter().filter(|s| s["context"]["trace_id"] == trace_id).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Waits for the `n` spans of `trace_id`.
+    fn wait_spans(&self, trace_id: &str, n: usize) -> Vec<Value> {
+        poll(Duration::from_secs(20), &format!("{n} spans of trace {trace_id} in Phoenix"), || {
+            let spans = self.spans(trace_id);
+            (spans.len() >= n).then_some(spans)
+        })
+    }
+}
+
+fn traced(bin_name: &str, phoenix: &Phoenix, extra: &[(&str, &str)]) -> Proc {
+    let endpoint = phoenix.endpoint();
+    let mut envs = vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("GDD_ENV", "test"),
+        ("GDD_LOG_REQ_ENABLE", "true"),
+        ("GDD_GRACE_TIMEOUT", "3s"),
+    ];
+    envs.extend_from_slice(extra);
+    start(&bin(bin_name), &envs, None).expect("starts")
+}
+
+fn span<'a>(spans: &'a [Value], name: &str, parent: Option<&str>) -> &'a Value {
+    spans
+        .iter()
+        .find(|s| s["name"] == name && s["parent_id"].as_str() == parent)
+        .unwrap_or_else(|| panic!("no span {name} with parent {parent:?} among {spans:#?}"))
+}
+
+fn id(span: &Value) -> &str {
+    span["context"]["span_id"].as_str().expect("span_id")
+}
+
+/// Latencies of `n` sequential calls to the greeter, sorted.
+fn latencies(greeter: &Proc, n: usize) -> Vec<Duration> {
+    let mut all: Vec<Duration> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            assert_eq!(get(greeter.addr, "/hello?name=t").status, 200);
+            t.elapsed()
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn one_trace_across_services_in_phoenix_and_requests_unharmed_when_it_is_down() {
+    let phoenix = Phoenix::start();
+    let seed = traced(
+        "helloworld",
+        &phoenix,
+        &[
+            ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
+            ("GDD_MEM_HOST", "127.0.0.1"),
+            ("GDD_MEM_PORT", "0"),
+            ("GDD_MEM_NAME", "hello-a"),
+            ("GDD_SERVICE_NAME", "hello"),
+        ],
+    );
+    let seed_gossip = seed.gossip_addr().to_string();
+    let greeter = traced(
+        "greeter",
+        &phoenix,
+        &[
+            ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
+            ("GDD_MEM_HOST", "127.0.0.1"),
+            ("GDD_MEM_PORT", "0"),
+            ("GDD_MEM_NAME", "greeter-1"),
+            ("GDD_SERVICE_NAME", "greeter"),
+            ("GDD_MEM_SEED", &seed_gossip),
+            ("HELLOWORLD_SERVICE", "hello"),
+        ],
+    );
+    poll(Duration::from_secs(15), "the greeter to reach helloworld", || {
+        (get(greeter.addr, "/hello?name=warm").status == 200).then_some(())
+    });
+
+    // The caller's trace is continued: greeter's server span is the caller's child, the
+    // client span greeter's, helloworld's server span the client span's.
+    let (trace, caller) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    let traceparent = format!("00-{trace}-{caller}-01");
+    let r = raw(greeter.addr, "GET", "/hello?name=Ann", &[("traceparent", &traceparent)], b"");
+    assert_eq!(r.status, 200);
+    let spans = phoenix.wait_spans(trace, 3);
+    let server = span(&spans, "GET /hello", Some(caller));
+    let client = span(&spans, "GET /whoami", Some(id(server)));
+    let callee = spans
+        .iter()
+        .find(|s| s["parent_id"].as_str() == Some(id(client)))
+        .unwrap_or_else(|| panic!("helloworld's span, a child of the client span: {spans:#?}"));
+    assert_eq!(callee["name"], "GET /whoami");
+    assert_eq!(callee["attributes"]["http.route"], "/whoami", "{callee}");
+    assert_eq!(
+        callee["attributes"]["server.port"].to_string().trim_matches('"'),
+        seed.addr.port().to_string()
+    );
+    assert_eq!(client["attributes"]["url.template"], "/whoami", "{client}");
+    assert!(client["attributes"]["server.address"]
+        .as_str()
+        .is_some_and(|a| a.starts_with("http://127.0.0.1:")));
+    assert_eq!(server["attributes"]["http.route"], "/hello");
+    assert_eq!(server["attributes"]["http.response.status_code"].to_string().trim_matches('"'), "200");
+
+    // Without a traceparent the greeter starts a trace, which spans both services the same way.
+    let r = get(greeter.addr, "/hello?name=Bo");
+    assert_eq!(r.status, 200);
+    let root = poll(Duration::from_secs(20), "the greeter's new root span in Phoenix", || {
+        let r = get(phoenix.addr(), "/v1/projects/default/spans?limit=1000");
+        r.json()["data"].as_array().and_then(|all| {
+            all.iter()
+                .find(|s| {
+                    s["name"] == "GET /hello" && s["parent_id"].is_null() && s["context"]["trace_id"] != ""
+                })
+                .cloned()
+        })
+    });
+    let new_trace = root["context"]["trace_id"].as_str().expect("trace id").to_owned();
+    assert_ne!(new_trace, trace);
+    let spans = phoenix.wait_spans(&new_trace, 3);
+    let client = span(&spans, "GET /whoami", Some(id(&root)));
+    assert!(spans.iter().any(|s| s["parent_id"].as_str() == Some(id(client))), "{spans:#?}");
+
+    // A 5xx marks the server span as an error.
+    let failing = "0af7651916cd43dd8448eb211c80319c";
+    let r = raw(
+        seed.addr,
+        "GET",
+        "/fail?status=503",
+        &[("traceparent", &format!("00-{failing}-b7ad6b7169203331-01"))],
+        b"",
+    );
+    assert_eq!(r.status, 503);
+    let spans = phoenix.wait_spans(failing, 1);
+    assert_eq!(spans[0]["status_code"], "ERROR", "{:#?}", spans[0]);
+
+    // Log lines written while handling a request carry its trace and span ids, and so does the
+    // access log line, next to the request id.
+    let logged = "5b8efff798038103d269b633813fc60c";
+    let r = raw(
+        seed.addr,
+        "GET",
+        "/slow?ms=1",
+        &[("traceparent", &format!("00-{logged}-eee19b7ec3c1b174-01"))],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    let request_id = r.header("x-request-id").expect("request id").to_owned();
+    let spans = phoenix.wait_spans(logged, 1);
+    let span_id = id(&spans[0]).to_owned();
+    let lines: Vec<Value> = poll(Duration::from_secs(5), "the handler's log lines", || {
+        let lines: Vec<Value> = seed
+            .output()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l["span"]["trace_id"] == logged)
+            .collect();
+        (lines.len() >= 2).then_some(lines)
+    });
+    let handler = lines.iter().find(|l| l["message"] == "sleeping 1ms").expect("the handler's line");
+    assert_eq!(handler["span"]["span_id"], span_id.as_str(), "{handler}");
+    let access = lines.iter().find(|l| l["target"] == "doudou::access").expect("the access log line");
+    assert_eq!(
+        (&access["request_id"], &access["span"]["span_id"]),
+        (&Value::from(request_id), &Value::from(span_id))
+    );
+
+    // A greeter that does not trace passes the caller's traceparent on unchanged: helloworld's
+    // span is then the caller's child.
+    let plain = start(
+        &bin("greeter"),
+        &[
+            ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
+            ("GDD_MEM_HOST", "127.0.0.1"),
+            ("GDD_MEM_PORT", "0"),
+            ("GDD_MEM_NAME", "greeter-plain"),
+            ("GDD_SERVICE_NAME", "greeter"),
+            ("GDD_MEM_SEED", &seed_gossip),
+            ("HELLOWORLD_SERVICE", "hello"),
+        ],
+        None,
+    )
+    .expect("starts");
+    let passed = "a1a2a3a4a5a6a7a8b1b2b3b4b5b6b7b8";
+    let r = poll(Duration::from_secs(15), "the untraced greeter to reach helloworld", || {
+        let r = raw(
+            plain.addr,
+            "GET",
+            "/hello?name=P",
+            &[("traceparent", &format!("00-{passed}-c1c2c3c4c5c6c7c8-01"))],
+            b"",
+        );
+        (r.status == 200).then_some(r)
+    });
+    assert_eq!(r.status, 200);
+    let spans = phoenix.wait_spans(passed, 1);
+    assert!(
+        spans.iter().all(|s| s["parent_id"] == "c1c2c3c4c5c6c7c8"),
+        "only helloworld's spans, the caller's children: {spans:#?}"
+    );
+    drop(plain);
+
+    // Phoenix down: the spans cannot go anywhere, and requests do not notice.
+    let up = latencies(&greeter, 200);
+    drop(phoenix);
+    let down = latencies(&greeter, 200);
+    let p99 = |all: &[Duration]| all[all.len() * 99 / 100];
+    eprintln!(
+        "MEASURED greeter with Phoenix up: p50 {:?} p99 {:?}; down: p50 {:?} p99 {:?}",
+        up[100],
+        p99(&up),
+        down[100],
+        p99(&down)
+    );
+    assert!(down[100] <= up[100] * 2 + Duration::from_millis(2), "p50 up {:?} down {:?}", up[100], down[100]);
+    assert!(
+        p99(&down) <= p99(&up) * 3 + Duration::from_millis(10),
+        "p99 up {:?} down {:?}",
+        p99(&up),
+        p99(&down)
+    );
+
+    // Shutdown still ends within the grace period (3 s): the last spans are given what is left
+    // of it, not the exporter's timeout.
+    let mut greeter = greeter;
+    let asked = Instant::now();
+    greeter.signal("TERM");
+    let status = greeter.wait_exit(Duration::from_secs(6)).expect("the greeter exits");
+    assert!(status.success());
+    eprintln!("MEASURED greeter exit with Phoenix down: {:?} after SIGTERM", asked.elapsed());
+    assert!(asked.elapsed() < Duration::from_secs(5), "{:?}", asked.elapsed());
+}
