@@ -15,7 +15,7 @@ use http::HeaderMap;
 
 use crate::body::UploadFile;
 use crate::deadline::Deadline;
-use crate::request_id::{GeneratedId, X_REQUEST_ID};
+use crate::request_id::{GeneratedId, Scanned, X_REQUEST_ID};
 use crate::Error;
 
 /// The request as the generated handler sees it.
@@ -30,6 +30,8 @@ pub struct Request {
     files: Vec<(String, UploadFile)>,
     remote_addr: SocketAddr,
     request_id: Option<GeneratedId>,
+    /// Whether the headers may hold a `traceparent` (the server's scan says when they do not).
+    may_have_traceparent: bool,
     max_body: u64,
     read_timeout: Duration,
 }
@@ -39,7 +41,7 @@ impl Request {
         req: http::Request<crate::body::Body>,
         path_params: Vec<(String, String)>,
         remote_addr: SocketAddr,
-        request_id: Option<GeneratedId>,
+        scanned: Scanned,
         max_body: u64,
         read_timeout: Duration,
     ) -> Self {
@@ -54,7 +56,8 @@ impl Request {
             params: Vec::new(),
             files: Vec::new(),
             remote_addr,
-            request_id,
+            request_id: scanned.generated,
+            may_have_traceparent: scanned.traceparent,
             max_body,
             read_timeout,
         }
@@ -103,7 +106,7 @@ impl Request {
 
     /// The caller's trace context to pass on unchanged, when this process does not trace.
     pub(crate) fn passed_trace(&self) -> Option<Box<(http::HeaderValue, Option<http::HeaderValue>)>> {
-        if crate::trace::enabled() {
+        if !self.may_have_traceparent || crate::trace::enabled() {
             return None;
         }
         let parent = self.parts.headers.get(crate::trace::TRACEPARENT)?;
@@ -411,7 +414,14 @@ mod tests {
             .header(CONTENT_TYPE, value)
             .body(crate::body::Body::full(&b"{}"[..]))
             .expect("request");
-        Request::new(req, Vec::new(), ([127, 0, 0, 1], 1).into(), None, 1024, Duration::from_secs(1))
+        Request::new(
+            req,
+            Vec::new(),
+            ([127, 0, 0, 1], 1).into(),
+            crate::request_id::Scanned::UNKNOWN,
+            1024,
+            Duration::from_secs(1),
+        )
     }
 
     #[test]

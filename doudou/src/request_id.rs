@@ -24,6 +24,21 @@ impl GeneratedId {
     }
 }
 
+/// What the server's one scan of a request's headers found, handed to the handler so that it
+/// looks nothing up again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scanned {
+    /// The id generated for a request that came without one.
+    pub(crate) generated: Option<GeneratedId>,
+    /// Whether it may carry a `traceparent` (`true` where no scan was made).
+    pub(crate) traceparent: bool,
+}
+
+impl Scanned {
+    /// Nothing known: look the headers up when asked.
+    pub(crate) const UNKNOWN: Self = Self { generated: None, traceparent: true };
+}
+
 /// The id of the request being handled, for the calls its handler makes.
 #[derive(Debug, Clone)]
 pub(crate) enum CurrentId {

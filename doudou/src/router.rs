@@ -20,7 +20,7 @@ use crate::body::Body;
 use crate::deadline::Deadline;
 use crate::metrics::UNMATCHED;
 use crate::request::{bad_percent_encoding, percent_decode_strict, too_large, Request};
-use crate::request_id::GeneratedId;
+use crate::request_id::Scanned;
 use crate::service::{BoxFuture, Service};
 use crate::{reply, Error};
 use rustc_hash::FxBuildHasher;
@@ -184,7 +184,7 @@ impl Router {
         req: http::Request<Body>,
         remote: SocketAddr,
         started: Instant,
-        request_id: Option<GeneratedId>,
+        scanned: Scanned,
     ) -> RouteFuture {
         let inner = &self.inner;
         let path = req.uri().path();
@@ -232,7 +232,7 @@ impl Router {
             };
             decoded.push((name.to_owned(), value.into_owned()));
         }
-        let ctx = Request::new(req, decoded, remote, request_id, inner.max_body, inner.read_timeout);
+        let ctx = Request::new(req, decoded, remote, scanned, inner.max_body, inner.read_timeout);
         let mut call = inner.services[target.service].call(target.route, ctx);
         if let Some(admission) = inner.admission.as_ref().filter(|_| inner.business[target.service]) {
             call = match admission.admit(call) {
@@ -302,8 +302,12 @@ impl Router {
     /// ```
     pub async fn handle(&self, req: http::Request<Body>) -> Response<Body> {
         crate::panics::install_hook();
-        let mut routed =
-            std::pin::pin!(self.dispatch(req, SocketAddr::from(([127, 0, 0, 1], 0)), Instant::now(), None));
+        let mut routed = std::pin::pin!(self.dispatch(
+            req,
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            Instant::now(),
+            Scanned::UNKNOWN
+        ));
         let (resp, route) =
             std::future::poll_fn(|cx| crate::panics::handling(|| routed.as_mut().poll(cx))).await;
         if let Some(panic) = resp.extensions().get::<crate::panics::CaughtPanic>() {
@@ -344,7 +348,7 @@ impl tower::Service<http::Request<Incoming>> for Router {
     fn call(&mut self, req: http::Request<Incoming>) -> Self::Future {
         let remote =
             req.extensions().get::<RemoteAddr>().map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |a| a.0);
-        let routed = self.dispatch(req.map(Body::incoming), remote, Instant::now(), None);
+        let routed = self.dispatch(req.map(Body::incoming), remote, Instant::now(), Scanned::UNKNOWN);
         // The route is known once dispatched: name it now rather than keep the router alive.
         let matched =
             routed.route.map(|r| (RouteIndex(r), MatchedRoute(self.inner.endpoints[r].template.clone())));

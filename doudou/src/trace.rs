@@ -135,6 +135,10 @@ pub(crate) fn enable() {
 /// blocking task of the runtime, whose shutdown would wait for it.
 pub(crate) async fn flush(limit: Duration) {
     let Some(provider) = PROVIDER.get() else { return };
+    if limit.is_zero() {
+        tracing::warn!("no time left in GDD_GRACE_TIMEOUT to export the last spans");
+        return;
+    }
     let provider = provider.clone();
     let (done, flushed) = tokio::sync::oneshot::channel();
     let spawned = std::thread::Builder::new().name("doudou-trace-flush".into()).spawn(move || {

@@ -325,6 +325,13 @@ impl Daemon {
     pub fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Sends it `signal` (`STOP`, `CONT`, `TERM`, ...).
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill").args([&format!("-{signal}"), &pid]).status().is_ok_and(|s| s.success());
+        assert!(ok, "kill -{signal} {pid}");
+    }
 }
 
 impl Drop for Daemon {

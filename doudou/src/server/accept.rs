@@ -29,6 +29,8 @@ pub(super) async fn accept_loop(
     tokio::pin!(shutdown);
     let shutdown_delay = config.shutdown_delay;
     let mut shutdown_delay_ends: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+    // When the signal came: the last spans get what is left of the grace period from there.
+    let mut stopping = None;
     // One permit per connection served: past GDD_MAX_CONNECTIONS, new connections wait in the
     // kernel's listen backlog until one closes.
     let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections));
@@ -64,6 +66,7 @@ pub(super) async fn accept_loop(
                 }
             },
             () = &mut shutdown, if shutdown_delay_ends.is_none() => {
+                stopping = Some(std::time::Instant::now());
                 state.ready.store(false, Ordering::Release);
                 // Peers stop routing here before the listener closes.
                 if let Some(gossip) = &gossip {
@@ -91,14 +94,13 @@ pub(super) async fn accept_loop(
     drop(drain_tx);
     let grace = config.grace_timeout;
     tracing::info!(grace = ?grace, "shutting down: draining in-flight requests");
-    let draining = std::time::Instant::now();
     match tokio::time::timeout(grace, drain_rx.recv()).await {
         Ok(_) => tracing::info!("drained; bye"),
         Err(_) => tracing::warn!("GDD_GRACE_TIMEOUT ({grace:?}) elapsed with requests still in flight"),
     }
-    // The last spans go out within what is left of the grace period (a second at least).
-    let left = grace.saturating_sub(draining.elapsed()).max(Duration::from_secs(1));
-    crate::trace::flush(left).await;
+    // The last spans go out within what is left of the grace period, counted from the signal.
+    let stopping = stopping.unwrap_or_else(std::time::Instant::now);
+    crate::trace::flush(grace.saturating_sub(stopping.elapsed())).await;
     if let Some(gossip) = gossip {
         gossip.shutdown().await;
         registry::uninstall(&gossip);

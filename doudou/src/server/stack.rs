@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::metrics::UNMATCHED;
 use crate::metrics::{Metrics, RouteMetrics};
 use crate::panics;
-use crate::request_id::{valid_request_id, GeneratedId, RequestIds, X_REQUEST_ID};
+use crate::request_id::{valid_request_id, GeneratedId, RequestIds, Scanned, X_REQUEST_ID};
 use crate::router::{RemoteAddr, RouteIndex, Router};
 use crate::service::BoxFuture;
 use crate::trace;
@@ -105,12 +105,14 @@ impl Stack {
         let started = Instant::now();
         let stack = &*self.0;
         // One scan of the few header names, cheaper than two lookups by hash.
-        let (mut given, mut gzip) = (None, false);
+        let (mut given, mut gzip, mut traceparent) = (None, false, false);
         for (name, value) in req.headers() {
             if *name == X_REQUEST_ID {
                 given = given.or(Some(value));
             } else if *name == http::header::ACCEPT_ENCODING {
                 gzip = gzip || stack.gzip.is_some() && may_accept_gzip(value);
+            } else if *name == trace::TRACEPARENT {
+                traceparent = true;
             }
         }
         let given = given.filter(|v| valid_request_id(v)).cloned();
@@ -137,10 +139,8 @@ impl Stack {
             req.extensions_mut().insert(RemoteAddr(remote));
             Routed::Tower { call: call_tower(gzip.clone(), req) }
         } else {
-            let generated = generated.as_ref().and_then(GeneratedId::of);
-            Routed::Direct {
-                call: stack.router.dispatch(req.map(Body::incoming), remote, started, generated),
-            }
+            let scanned = Scanned { generated: generated.as_ref().and_then(GeneratedId::of), traceparent };
+            Routed::Direct { call: stack.router.dispatch(req.map(Body::incoming), remote, started, scanned) }
         };
         let id = given.or(generated);
         Handled { routed, stack: self.clone(), started, method, id, access_log, span }
