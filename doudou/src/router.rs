@@ -170,12 +170,18 @@ impl Router {
     /// The template of the route a path matches, if any (for naming a request's span before
     /// it is dispatched).
     pub(crate) fn template_of(&self, path: &str) -> Option<&str> {
-        let inner = &self.inner;
-        let endpoint = match inner.statics.get(path) {
-            Some(&endpoint) => endpoint,
-            None => *inner.matcher.at(path).ok()?.value,
-        };
-        self.template(endpoint)
+        self.lookup(path).ok().and_then(|(endpoint, _)| self.template(endpoint))
+    }
+
+    /// The endpoint a path matches, and its path parameters unless it is a static path.
+    fn lookup<'p>(
+        &self,
+        path: &'p str,
+    ) -> Result<(usize, Option<matchit::Params<'_, 'p>>), matchit::MatchError> {
+        match self.inner.statics.get(path) {
+            Some(&endpoint) => Ok((endpoint, None)),
+            None => self.inner.matcher.at(path).map(|m| (*m.value, Some(m.params))),
+        }
     }
 
     /// Routes one request. The future yields the response and the matched route's index.
@@ -188,11 +194,7 @@ impl Router {
     ) -> RouteFuture {
         let inner = &self.inner;
         let path = req.uri().path();
-        let found = match inner.statics.get(path) {
-            Some(&endpoint) => Ok((endpoint, None)),
-            None => inner.matcher.at(path).map(|m| (*m.value, Some(m.params))),
-        };
-        let Ok((endpoint, params)) = found else {
+        let Ok((endpoint, params)) = self.lookup(path) else {
             let err = Error::not_found(format!("no route for {} {path}", req.method()));
             return RouteFuture::ready(reply::error(&err), None);
         };

@@ -155,13 +155,14 @@ pub(crate) async fn flush(limit: Duration) {
 }
 
 /// The server span of a request to `route` (a template; `None` when no route matches) whose
-/// headers are `headers`, continuing the caller's trace. Its name is final here: an
+/// headers are `headers`, from `remote` to `listening`, continuing the caller's trace. Its name is final here: an
 /// OpenTelemetry span takes no new name once started, which reading its ids does.
 pub(crate) fn server_span(
     method: &http::Method,
     route: Option<&str>,
     headers: &HeaderMap,
     remote: std::net::SocketAddr,
+    listening: std::net::SocketAddr,
 ) -> tracing::Span {
     let name = match route {
         Some(route) => format!("{method} {route}"),
@@ -178,8 +179,8 @@ pub(crate) fn server_span(
         http.response.status_code = tracing::field::Empty,
         client.address = %remote.ip(),
         client.port = remote.port(),
-        server.address = tracing::field::Empty,
-        server.port = tracing::field::Empty,
+        server.address = %listening.ip(),
+        server.port = listening.port(),
         trace_id = tracing::field::Empty,
         span_id = tracing::field::Empty,
     );

@@ -127,10 +127,7 @@ impl Stack {
         let access_log = stack.log_requests.then(|| Box::new((req.uri().clone(), remote)));
         let span = trace::enabled().then(|| {
             let route = stack.router.template_of(req.uri().path());
-            let span = trace::server_span(&method, route, req.headers(), remote);
-            span.record("server.address", tracing::field::display(stack.listening.ip()));
-            span.record("server.port", stack.listening.port());
-            Box::new(span)
+            Box::new(trace::server_span(&method, route, req.headers(), remote, stack.listening))
         });
         let routed = if let Some(layered) = &stack.layered {
             req.extensions_mut().insert(RemoteAddr(remote));
