@@ -20,40 +20,27 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u)
 fi
 
-# Python tools, pinned, in a venv outside the clone (reused across runs).
+# Python tools, pinned, in venvs outside the clone (reused across runs): a venv is (re)filled
+# only when its requirements file changed since it was last installed.
+install_venv() { # venv requirements-file what
+  if [ ! -x "$1/bin/python" ]; then
+    log "creating the venv $1"
+    python3 -m venv "$1"
+  fi
+  if ! cmp -s "$2" "$1/.installed-requirements" 2>/dev/null; then
+    log "installing $3"
+    "$1/bin/pip" install --quiet --disable-pip-version-check -r "$2"
+    cp "$2" "$1/.installed-requirements"
+  fi
+}
 VENV="${DOUDOU_TOOLS_VENV:-${HOME}/.cache/doudou-tools/venv}"
-REQUIREMENTS="scripts/requirements-test.txt"
-if [ ! -x "${VENV}/bin/python" ]; then
-  log "creating the tools venv in ${VENV}"
-  python3 -m venv "${VENV}"
-fi
-if ! cmp -s "${REQUIREMENTS}" "${VENV}/.installed-requirements" 2>/dev/null; then
-  log "installing the Python test tools"
-  "${VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${REQUIREMENTS}"
-  cp "${REQUIREMENTS}" "${VENV}/.installed-requirements"
-fi
-# checkov pins dozens of packages of its own: it gets a venv of its own, so that it cannot
-# change what the other tools run with.
+install_venv "${VENV}" scripts/requirements-test.txt "the Python test tools"
+# checkov and Arize Phoenix pin dozens of packages of their own: each gets a venv of its own,
+# so that neither can change what the other tools run with.
 CHECKOV_VENV="${VENV}-checkov"
-CHECKOV_REQUIREMENTS="scripts/requirements-checkov.txt"
-if [ ! -x "${CHECKOV_VENV}/bin/python" ]; then
-  python3 -m venv "${CHECKOV_VENV}"
-fi
-if ! cmp -s "${CHECKOV_REQUIREMENTS}" "${CHECKOV_VENV}/.installed-requirements" 2>/dev/null; then
-  log "installing checkov"
-  "${CHECKOV_VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${CHECKOV_REQUIREMENTS}"
-  cp "${CHECKOV_REQUIREMENTS}" "${CHECKOV_VENV}/.installed-requirements"
-fi
+install_venv "${CHECKOV_VENV}" scripts/requirements-checkov.txt checkov
 PHOENIX_VENV="${VENV}-phoenix"
-PHOENIX_REQUIREMENTS="scripts/requirements-phoenix.txt"
-if [ ! -x "${PHOENIX_VENV}/bin/python" ]; then
-  python3 -m venv "${PHOENIX_VENV}"
-fi
-if ! cmp -s "${PHOENIX_REQUIREMENTS}" "${PHOENIX_VENV}/.installed-requirements" 2>/dev/null; then
-  log "installing Arize Phoenix"
-  "${PHOENIX_VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${PHOENIX_REQUIREMENTS}"
-  cp "${PHOENIX_REQUIREMENTS}" "${PHOENIX_VENV}/.installed-requirements"
-fi
+install_venv "${PHOENIX_VENV}" scripts/requirements-phoenix.txt "Arize Phoenix"
 export PATH="${VENV}/bin:${CHECKOV_VENV}/bin:${PHOENIX_VENV}/bin:${PATH}"
 
 for component in rustfmt clippy; do

@@ -12,6 +12,30 @@ pub(crate) fn node(
     seed: Option<std::net::SocketAddr>,
     extra: &[(&str, &str)],
 ) -> Proc {
+    member("helloworld", name, service, seed, extra)
+}
+
+/// The greeter, calling the service `hello` through the cluster of `seed`.
+pub(crate) fn greeter(seed: std::net::SocketAddr) -> Proc {
+    greeter_with(seed, "greeter-1", &[])
+}
+
+/// The greeter named `name` in the cluster of `seed`, calling the service `hello`, with
+/// `extra` variables.
+pub(crate) fn greeter_with(seed: std::net::SocketAddr, name: &str, extra: &[(&str, &str)]) -> Proc {
+    let mut envs = vec![("HELLOWORLD_SERVICE", "hello")];
+    envs.extend_from_slice(extra);
+    member("greeter", name, "greeter", Some(seed), &envs)
+}
+
+/// The example `bin` as the gossip member `name` of the service `service` on loopback.
+fn member(
+    bin_name: &str,
+    name: &str,
+    service: &str,
+    seed: Option<std::net::SocketAddr>,
+    extra: &[(&str, &str)],
+) -> Proc {
     let seed = seed.map(|s| s.to_string()).unwrap_or_default();
     let mut envs: Vec<(&str, &str)> = vec![
         ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
@@ -22,22 +46,7 @@ pub(crate) fn node(
         ("GDD_MEM_SEED", &seed),
     ];
     envs.extend_from_slice(extra);
-    start(&bin("helloworld"), &envs, None).expect("node starts")
-}
-
-/// The greeter, calling the service `hello` through the cluster of `seed`.
-pub(crate) fn greeter(seed: std::net::SocketAddr) -> Proc {
-    let seed = seed.to_string();
-    let envs = [
-        ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
-        ("GDD_MEM_HOST", "127.0.0.1"),
-        ("GDD_MEM_PORT", "0"),
-        ("GDD_MEM_NAME", "greeter-1"),
-        ("GDD_SERVICE_NAME", "greeter"),
-        ("GDD_MEM_SEED", seed.as_str()),
-        ("HELLOWORLD_SERVICE", "hello"),
-    ];
-    start(&bin("greeter"), &envs, None).expect("greeter starts")
+    start(&bin(bin_name), &envs, None).expect("the member starts")
 }
 
 fn sorted(names: &[&str]) -> Vec<String> {

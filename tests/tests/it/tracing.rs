@@ -60,17 +60,16 @@ impl Phoenix {
     }
 }
 
-fn traced(bin_name: &str, phoenix: &Phoenix, extra: &[(&str, &str)]) -> Proc {
-    let endpoint = phoenix.endpoint();
-    let mut envs = vec![
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+/// The variables that make a service export to `phoenix` (quickly), log JSON lines with the
+/// access log, and shut down within 3 s.
+fn otel(endpoint: &str) -> [(&str, &str); 5] {
+    [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
         ("GDD_ENV", "test"),
         ("GDD_LOG_REQ_ENABLE", "true"),
         ("GDD_GRACE_TIMEOUT", "3s"),
-    ];
-    envs.extend_from_slice(extra);
-    start(&bin(bin_name), &envs, None).expect("starts")
+    ]
 }
 
 fn span<'a>(spans: &'a [Value], name: &str, parent: Option<&str>) -> &'a Value {
@@ -100,31 +99,9 @@ fn latencies(greeter: &Proc, n: usize) -> Vec<Duration> {
 #[test]
 fn one_trace_across_services_in_phoenix_and_requests_unharmed_when_it_hangs() {
     let phoenix = Phoenix::start();
-    let seed = traced(
-        "helloworld",
-        &phoenix,
-        &[
-            ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
-            ("GDD_MEM_HOST", "127.0.0.1"),
-            ("GDD_MEM_PORT", "0"),
-            ("GDD_MEM_NAME", "hello-a"),
-            ("GDD_SERVICE_NAME", "hello"),
-        ],
-    );
-    let seed_gossip = seed.gossip_addr().to_string();
-    let greeter = traced(
-        "greeter",
-        &phoenix,
-        &[
-            ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
-            ("GDD_MEM_HOST", "127.0.0.1"),
-            ("GDD_MEM_PORT", "0"),
-            ("GDD_MEM_NAME", "greeter-1"),
-            ("GDD_SERVICE_NAME", "greeter"),
-            ("GDD_MEM_SEED", &seed_gossip),
-            ("HELLOWORLD_SERVICE", "hello"),
-        ],
-    );
+    let endpoint = phoenix.endpoint();
+    let seed = crate::gossip::node("hello-a", "hello", None, &otel(&endpoint));
+    let greeter = crate::gossip::greeter_with(seed.gossip_addr(), "greeter-1", &otel(&endpoint));
     poll(Duration::from_secs(15), "the greeter to reach helloworld", || {
         (get(greeter.addr, "/hello?name=warm").status == 200).then_some(())
     });
@@ -219,7 +196,9 @@ fn one_trace_across_services_in_phoenix_and_requests_unharmed_when_it_hangs() {
     );
 
     // Human lines show the ids in the span prefix.
-    let human = traced("helloworld", &phoenix, &[("GDD_ENV", "dev")]);
+    let mut human_envs = otel(&endpoint).to_vec();
+    human_envs.push(("GDD_ENV", "dev"));
+    let human = start(&bin("helloworld"), &human_envs, None).expect("starts");
     let shown = "6e0c63257de34c926f9efcd03927272e";
     let r = raw(
         human.addr,
@@ -250,20 +229,7 @@ fn one_trace_across_services_in_phoenix_and_requests_unharmed_when_it_hangs() {
 
     // A greeter that does not trace passes the caller's traceparent on unchanged: helloworld's
     // span is then the caller's child.
-    let plain = start(
-        &bin("greeter"),
-        &[
-            ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
-            ("GDD_MEM_HOST", "127.0.0.1"),
-            ("GDD_MEM_PORT", "0"),
-            ("GDD_MEM_NAME", "greeter-plain"),
-            ("GDD_SERVICE_NAME", "greeter"),
-            ("GDD_MEM_SEED", &seed_gossip),
-            ("HELLOWORLD_SERVICE", "hello"),
-        ],
-        None,
-    )
-    .expect("starts");
+    let plain = crate::gossip::greeter_with(seed.gossip_addr(), "greeter-plain", &[]);
     let passed = "a1a2a3a4a5a6a7a8b1b2b3b4b5b6b7b8";
     let r = poll(Duration::from_secs(15), "the untraced greeter to reach helloworld", || {
         let r = raw(
