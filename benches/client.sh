@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The client benchmark: the generated BenchClient against a bare hyper client, both calling
 # bench-server's GET /user?id=7 over keep-alive connections and decoding the same JSON. The
-# server runs on CPU 0, the caller on CPU 1 (one thread); each round measures both callers,
-# in an order that alternates, and the table gives the medians and the median of the rounds'
-# own ratios (paired).
+# hyper caller writes each call's URI from the id, as the generated client does; hyper-static
+# sends one URI parsed before the run. The server runs on CPU 0, the caller on CPU 1 (one
+# thread); each round measures the callers in an order that rotates, and the table gives the
+# medians and the median of the rounds' own ratios (paired).
 #   benches/client.sh [rounds=9] [seconds=3] [concurrency=16]
 # BENCH_BIN=<dir> uses binaries already built there (the tests run it so, briefly).
 set -euo pipefail
@@ -36,17 +37,23 @@ done
 [ -n "$PID" ] || { echo "bench-server did not start" >&2; exit 1; }
 URL="http://127.0.0.1:$PORT"
 run() { GDD_SERVICE_DISCOVERY_MODE=none taskset -c 1 "$BIN/client-load" "$URL" "$1" "$SECS" "$CONC" | awk '{print $1}'; }
-run doudou >/dev/null; run hyper >/dev/null  # warm-up
+CALLERS=(doudou hyper hyper-static)
+for m in "${CALLERS[@]}"; do run "$m" >/dev/null; done  # warm-up
 declare -A CALLS
 for round in $(seq "$ROUNDS"); do
-  if [ $((round % 2)) -eq 1 ]; then order=(doudou hyper); else order=(hyper doudou); fi
-  for m in "${order[@]}"; do CALLS[$m]+="$(run "$m") "; done
+  for k in 0 1 2; do
+    m=${CALLERS[$(( (round + k) % 3 ))]}
+    CALLS[$m]+="$(run "$m") "
+  done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-paired=$(paste <(tr ' ' '\n' <<<"${CALLS[doudou]}" | grep -v '^$') <(tr ' ' '\n' <<<"${CALLS[hyper]}" | grep -v '^$') \
-  | awk '{printf "%.3f\n", $1/$2}' | median)
+paired() {
+  paste <(tr ' ' '\n' <<<"${CALLS[doudou]}" | grep -v '^$') <(tr ' ' '\n' <<<"${CALLS[$1]}" | grep -v '^$') \
+    | awk '{printf "%.3f\n", $1/$2}' | median
+}
 printf '\n%d rounds x %ss, %d concurrent calls on one thread (CPU 1), bench-server on CPU 0\n' "$ROUNDS" "$SECS" "$CONC"
-printf '%-8s %12s\n' caller "calls/s"
-for m in hyper doudou; do printf '%-8s %12.0f\n' "$m" "$(median <<<"${CALLS[$m]}")"; done
-printf 'doudou / hyper, paired: %s\n' "$paired"
-printf 'per round: doudou %s\n           hyper  %s\n' "${CALLS[doudou]}" "${CALLS[hyper]}"
+printf '%-13s %12s\n' caller "calls/s"
+for m in hyper-static hyper doudou; do printf '%-13s %12.0f\n' "$m" "$(median <<<"${CALLS[$m]}")"; done
+printf 'doudou / hyper, paired: %s\n' "$(paired hyper)"
+printf 'doudou / hyper-static, paired: %s\n' "$(paired hyper-static)"
+for m in "${CALLERS[@]}"; do printf 'per round: %-13s %s\n' "$m" "${CALLS[$m]}"; done

@@ -132,7 +132,7 @@ fn the_client_script_compares_the_generated_client_with_hyper() {
         .expect("run benches/client.sh");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{text}");
-    for caller in ["hyper", "doudou"] {
+    for caller in ["hyper", "hyper-static", "doudou"] {
         let row = text
             .lines()
             .find(|l| l.split_whitespace().next() == Some(caller))

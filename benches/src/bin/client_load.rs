@@ -1,8 +1,9 @@
 //! `client-load URL MODE SECONDS CONCURRENCY`: calls `GET URL/user?id=7` from CONCURRENCY
 //! tasks on one thread for SECONDS and prints the calls a second. MODE `doudou` calls through
 //! the generated `BenchClient` (timeouts, retry budget, instance choice, metrics); `hyper`
-//! sends the same requests with a bare hyper client and decodes the same JSON. See
-//! `benches/client.sh`.
+//! sends the same requests with a bare hyper client and decodes the same JSON, writing each
+//! call's URI from its id as the generated client does; `hyper-static` sends one URI parsed
+//! before the run (a lower bound no caller with a parameter gets). See `benches/client.sh`.
 
 use std::time::{Duration, Instant};
 
@@ -53,32 +54,43 @@ fn main() {
 #[derive(Clone)]
 enum Caller {
     Doudou(BenchClient),
-    Hyper(hyper_util::client::legacy::Client<HttpConnector, http_body_util::Empty<bytes::Bytes>>, http::Uri),
+    Hyper(HyperClient, String),
+    HyperStatic(HyperClient, http::Uri),
 }
+
+type HyperClient = hyper_util::client::legacy::Client<HttpConnector, http_body_util::Empty<bytes::Bytes>>;
 
 impl Caller {
     fn new(mode: &str, url: &str) -> Self {
-        if mode == "hyper" {
-            let mut connector = HttpConnector::new();
-            connector.set_nodelay(true);
-            let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
-            let uri = format!("{url}/user?id=7").parse().unwrap_or_default();
-            return Self::Hyper(client, uri);
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
+        match mode {
+            "hyper" => Self::Hyper(client, url.to_owned()),
+            "hyper-static" => {
+                Self::HyperStatic(client, format!("{url}/user?id=7").parse().unwrap_or_default())
+            }
+            _ => Self::Doudou(BenchClient::new(url)),
         }
-        Self::Doudou(BenchClient::new(url))
     }
 
     async fn call(&self) -> Option<User> {
         match self {
             Self::Doudou(client) => client.get_user(7).await.ok(),
-            Self::Hyper(client, uri) => {
-                let resp = client.get(uri.clone()).await.ok()?;
-                if !resp.status().is_success() {
-                    return None;
-                }
-                let bytes = resp.into_body().collect().await.ok()?.to_bytes();
-                serde_json::from_slice(&bytes).ok()
+            Self::Hyper(client, base) => {
+                let id: u64 = 7;
+                Self::hyper_call(client, format!("{base}/user?id={id}").parse().ok()?).await
             }
+            Self::HyperStatic(client, uri) => Self::hyper_call(client, uri.clone()).await,
         }
+    }
+
+    async fn hyper_call(client: &HyperClient, uri: http::Uri) -> Option<User> {
+        let resp = client.get(uri).await.ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        let bytes = resp.into_body().collect().await.ok()?.to_bytes();
+        serde_json::from_slice(&bytes).ok()
     }
 }

@@ -56,13 +56,8 @@ impl<T: Serialize + DeserializeOwned + JsonSchema + Send + 'static> Answer for T
         }
     }
 
-    async fn receive(reply: Reply) -> Result<T, Error> {
-        if is_unit::<T>() {
-            reply.empty().await?;
-            // `()` from the JSON that stands for it.
-            return serde_json::from_slice(b"null").map_err(|e| Error::internal(e.to_string()));
-        }
-        reply.json().await
+    fn receive(reply: Reply) -> impl Future<Output = Result<T, Error>> + Send {
+        reply.json()
     }
 }
 
@@ -75,7 +70,7 @@ impl Answer for FileDownload {
         op.download_response();
     }
 
-    async fn receive(reply: Reply) -> Result<FileDownload, Error> {
-        reply.download()
+    fn receive(reply: Reply) -> impl Future<Output = Result<FileDownload, Error>> + Send {
+        std::future::ready(reply.download())
     }
 }

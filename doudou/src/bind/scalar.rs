@@ -6,7 +6,7 @@
 //! nothing is trimmed, numbers out of their type's range or not finite are refused.
 
 use std::borrow::Cow;
-use std::fmt::Display;
+use std::fmt::{Display, Write as _};
 use std::marker::PhantomData;
 
 use serde_json::{json, Value};
@@ -58,6 +58,11 @@ pub trait FromParam: Display + Sized + Send + 'static {
     fn schema() -> Value {
         json!({ "type": "string" })
     }
+    /// Appends the value as a client sends it, for `from_param` to parse back; its `Display`
+    /// by default.
+    fn write_param(&self, out: &mut String) {
+        let _ = write!(out, "{self}");
+    }
 }
 
 macro_rules! integers {
@@ -69,6 +74,9 @@ macro_rules! integers {
             }
             fn schema() -> Value {
                 json!({ "type": "integer", "format": $format, "minimum": <$t>::MIN, "maximum": <$t>::MAX })
+            }
+            fn write_param(&self, out: &mut String) {
+                out.push_str(itoa::Buffer::new().format(*self));
             }
         }
     )*};
@@ -153,6 +161,9 @@ impl FromParam for String {
     const EXPECTED: &'static str = "text";
     fn from_param(value: &str) -> Option<Self> {
         Some(value.to_owned())
+    }
+    fn write_param(&self, out: &mut String) {
+        out.push_str(self);
     }
 }
 
@@ -256,9 +267,9 @@ impl<V: Values> Binder for Scalar<V> {
 
     fn send(&self, value: V, call: &mut Call<'_>) {
         if self.in_path {
-            value.each(|v| call.path(self.name, v.to_string()));
+            value.each(|v| call.path(self.name, v));
         } else {
-            value.each(|v| call.query(self.name, v.to_string()));
+            value.each(|v| call.query(self.name, v));
         }
     }
 }

@@ -131,8 +131,8 @@ impl Outgoing<'_> {
                 Ok(req) => req,
                 Err(e) => break (Ended::Failed(e), Outcome::Transport),
             };
-            let deadline = tokio::time::Instant::from_std(sent) + shared.timeout;
-            let attempt = match tokio::time::timeout_at(deadline, shared.transport.call(req)).await {
+            let deadline = sent + shared.timeouts.timeout();
+            let attempt = match shared.timeouts.limit(deadline, shared.transport.call(req)).await {
                 Ok(Ok(resp)) => Attempt::Answered(resp),
                 Ok(Err(e)) => Attempt::Failed(e),
                 Err(_) => Attempt::TimedOut,
@@ -160,7 +160,9 @@ impl Outgoing<'_> {
                         StatusCode::GATEWAY_TIMEOUT,
                         format!(
                             "{} {base_url}{} did not answer within {:?} (GDD_CLIENT_TIMEOUT)",
-                            self.method, self.path, shared.timeout
+                            self.method,
+                            self.path,
+                            shared.timeouts.timeout()
                         ),
                     );
                     (idempotent, err, Outcome::Timeout)
@@ -188,7 +190,9 @@ impl Outgoing<'_> {
             Ended::Reply(reply) => Ok(reply),
             Ended::Refused(reply) => {
                 let status = reply.resp.status();
-                Err(Error::from_body(status, &reply.bytes().await.unwrap_or_default()))
+                // Boxed: the body's reading would take room in every call's future, and only a
+                // refused call reads it here.
+                Err(Error::from_body(status, &Box::pin(reply.bytes()).await.unwrap_or_default()))
             }
             Ended::Failed(err) => Err(err),
         };
@@ -219,19 +223,22 @@ impl Outgoing<'_> {
             }
             None => http::Uri::try_from(format!("{base_url}{}", self.path)).map_err(http::Error::from),
         };
-        let built = uri.and_then(|uri| {
-            let mut builder = http::Request::builder().method(self.method.clone()).uri(uri);
-            if let Some(h) = builder.headers_mut() {
-                h.clone_from(&self.headers);
-            }
-            match &self.body {
-                Some((ct, bytes)) => builder.header(CONTENT_TYPE, ct).body(Body::full(bytes.clone())),
-                None => builder.body(Body::empty()),
-            }
-        });
-        built.map_err(|e| {
+        let uri = uri.map_err(|e| {
             Error::bad_request(format!("cannot build a request to {base_url}{}: {e}", self.path))
-        })
+        })?;
+        // Set in place rather than through `http::request::Builder`, which moves the request's
+        // parts at each step.
+        let mut req = match &self.body {
+            Some((_, bytes)) => http::Request::new(Body::full(bytes.clone())),
+            None => http::Request::new(Body::empty()),
+        };
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = uri;
+        req.headers_mut().clone_from(&self.headers);
+        if let Some((content_type, _)) = &self.body {
+            req.headers_mut().insert(CONTENT_TYPE, content_type.clone());
+        }
+        Ok(req)
     }
 }
 

@@ -10,7 +10,9 @@ use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::bind::FromParam;
 use crate::body::{disposition_filename, Body, FileDownload, UploadFile};
+use crate::deadline::Deadline;
 use crate::Error;
 
 /// One call under construction (used by generated clients).
@@ -20,7 +22,8 @@ pub struct Call<'a> {
     pub(super) method: Method,
     pub(super) template: &'static str,
     path_params: Vec<(&'static str, String)>,
-    query: Vec<(&'static str, String)>,
+    /// The query parameters, form-encoded (`a=1&b=x`).
+    query: String,
     pub(super) headers: HeaderMap,
     pub(super) body: Option<(HeaderValue, Bytes)>,
     files: Vec<(&'static str, UploadFile)>,
@@ -35,7 +38,7 @@ impl<'a> Call<'a> {
             method,
             template,
             path_params: Vec::new(),
-            query: Vec::new(),
+            query: String::new(),
             headers: HeaderMap::new(),
             body: None,
             files: Vec::new(),
@@ -44,13 +47,26 @@ impl<'a> Call<'a> {
     }
 
     /// A path parameter.
-    pub(crate) fn path(&mut self, name: &'static str, value: String) {
-        self.path_params.push((name, value));
+    pub(crate) fn path<T: FromParam>(&mut self, name: &'static str, value: &T) {
+        let mut text = String::new();
+        value.write_param(&mut text);
+        self.path_params.push((name, text));
     }
 
     /// A query parameter (a text field of the multipart body when the call sends files).
-    pub(crate) fn query(&mut self, name: &'static str, value: String) {
-        self.query.push((name, value));
+    pub(crate) fn query<T: FromParam>(&mut self, name: &'static str, value: &T) {
+        if !self.query.is_empty() {
+            self.query.push('&');
+        }
+        push_encoded(&mut self.query, name);
+        self.query.push('=');
+        // Written in place, and encoded only if it must be: a number is sent as it is written.
+        let start = self.query.len();
+        value.write_param(&mut self.query);
+        if !self.query.as_bytes()[start..].iter().copied().all(is_unreserved) {
+            let raw = self.query.split_off(start);
+            push_encoded(&mut self.query, &raw);
+        }
     }
 
     /// Headers to send along.
@@ -92,7 +108,7 @@ impl<'a> Call<'a> {
         let mut out = Vec::new();
         // The scalars go in the body, where the document puts them for an upload. Their names
         // are the method's parameter names (Rust identifiers): nothing to escape.
-        for (name, value) in self.query.drain(..) {
+        for (name, value) in form_urlencoded::parse(std::mem::take(&mut self.query).as_bytes()) {
             out.extend_from_slice(
                 format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
                     .as_bytes(),
@@ -121,9 +137,10 @@ impl<'a> Call<'a> {
         let mut path = String::with_capacity(base.len() + self.template.len() + 32);
         path.push_str(base);
         let mut rest = self.template;
-        while let Some(start) = rest.find('{') {
+        // Bytes rather than `str::find`, whose char searcher costs more than the short scan.
+        while let Some(start) = rest.bytes().position(|b| b == b'{') {
             path.push_str(&rest[..start]);
-            let end = rest[start..].find('}').map_or(rest.len(), |e| start + e);
+            let end = rest.bytes().skip(start).position(|b| b == b'}').map_or(rest.len(), |e| start + e);
             let name = &rest[start + 1..end];
             // A catch-all (`{*rest}`) keeps its slashes; each segment is encoded.
             let (name, catch_all) = match name.strip_prefix('*') {
@@ -146,10 +163,7 @@ impl<'a> Call<'a> {
         path.push_str(rest);
         if !self.query.is_empty() {
             path.push('?');
-            let start = path.len();
-            form_urlencoded::Serializer::for_suffix(&mut path, start)
-                .extend_pairs(self.query.iter().map(|(k, v)| (*k, v.as_str())))
-                .finish();
+            path.push_str(&self.query);
         }
         path
     }
@@ -160,46 +174,28 @@ impl<'a> Call<'a> {
 #[doc(hidden)]
 pub struct Reply {
     pub(super) resp: http::Response<Body>,
-    pub(super) deadline: tokio::time::Instant,
+    pub(super) deadline: std::time::Instant,
 }
 
 impl Reply {
-    pub(super) async fn bytes(self) -> Result<Bytes, Error> {
-        let mut collect = self.resp.into_body().collect();
-        // A small body usually came with the head: then no timer is armed for it (and the
-        // rare timer is boxed, so that it takes no room in every call's future).
-        let at_once =
-            std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut collect).poll(cx)))
-                .await;
-        let collected =
-            match at_once {
-                std::task::Poll::Ready(collected) => collected,
-                std::task::Poll::Pending => {
-                    match Box::pin(tokio::time::timeout_at(self.deadline, collect)).await {
-                        Ok(collected) => collected,
-                        Err(_) => return Err(Error::new(
-                            StatusCode::GATEWAY_TIMEOUT,
-                            "the response body did not arrive within the client timeout (GDD_CLIENT_TIMEOUT)",
-                        )),
-                    }
-                }
-            };
-        collected
-            .map(|c| c.to_bytes())
-            .map_err(|e| Error::unavailable(format!("the response broke off: {e}")))
+    /// The body, read within what is left of the attempt's timeout.
+    pub(super) fn bytes(self) -> ReadBody {
+        ReadBody { collect: self.resp.into_body().collect(), deadline: Deadline::new(self.deadline) }
     }
 
-    /// The body as JSON of `T`.
-    pub(crate) async fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
-        let bytes = self.bytes().await?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            Error::new(StatusCode::BAD_GATEWAY, format!("the response is not the expected JSON: {e}"))
+    /// The body as JSON of `T` (the body is read and ignored for `()`, which has none).
+    pub(crate) fn json<T: DeserializeOwned + 'static>(self) -> impl Future<Output = Result<T, Error>> + Send {
+        // A named future and a map rather than async functions, which would each keep their
+        // argument (the whole response) beside what they await: the future of a call stays
+        // small, and it is moved each time it is polled from a new place.
+        futures_util::FutureExt::map(self.bytes(), |read| {
+            let bytes = read?;
+            let json: &[u8] =
+                if std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>() { b"null" } else { &bytes };
+            serde_json::from_slice(json).map_err(|e| {
+                Error::new(StatusCode::BAD_GATEWAY, format!("the response is not the expected JSON: {e}"))
+            })
         })
-    }
-
-    /// No body expected.
-    pub(crate) async fn empty(self) -> Result<(), Error> {
-        self.bytes().await.map(|_| ())
     }
 
     /// The body as a streamed download (no timeout: a large file takes what it takes).
@@ -217,5 +213,50 @@ impl Reply {
             .to_owned();
         let len = http_body::Body::size_hint(self.resp.body()).exact();
         Ok(FileDownload::from_body(filename, content_type, len, self.resp.into_body()))
+    }
+}
+
+/// Whether form encoding leaves `byte` as it is.
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'*' | b'-' | b'.' | b'_')
+}
+
+/// Appends `text` form-encoded.
+fn push_encoded(out: &mut String, text: &str) {
+    if text.bytes().all(is_unreserved) {
+        out.push_str(text);
+    } else {
+        out.extend(form_urlencoded::byte_serialize(text.as_bytes()));
+    }
+}
+
+/// A response body being read (see [`Reply::bytes`]). A small body usually came with the
+/// head: then no timer is armed for it.
+pub(super) struct ReadBody {
+    collect: http_body_util::combinators::Collect<Body>,
+    deadline: Deadline,
+}
+
+impl Future for ReadBody {
+    type Output = Result<Bytes, Error>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.get_mut();
+        if let std::task::Poll::Ready(collected) = std::pin::Pin::new(&mut this.collect).poll(cx) {
+            return std::task::Poll::Ready(
+                collected
+                    .map(|c| c.to_bytes())
+                    .map_err(|e| Error::unavailable(format!("the response broke off: {e}"))),
+            );
+        }
+        this.deadline.poll_passed(cx).map(|()| {
+            Err(Error::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "the response body did not arrive within the client timeout (GDD_CLIENT_TIMEOUT)",
+            ))
+        })
     }
 }

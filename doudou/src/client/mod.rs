@@ -15,6 +15,7 @@ mod attempts;
 mod balance;
 mod call;
 mod metrics;
+mod timeouts;
 mod transport;
 
 use std::sync::Arc;
@@ -100,7 +101,7 @@ impl ServiceProvider for FixedProvider {
 struct Shared {
     provider: Arc<dyn ServiceProvider>,
     transport: Transport,
-    timeout: Duration,
+    timeouts: Arc<timeouts::Timeouts>,
     retries: u32,
     budget: Arc<TpsBudget>,
     instances: Arc<balance::Instances>,
@@ -158,7 +159,7 @@ impl Client {
             shared: Arc::new(Shared {
                 provider: Arc::new(provider),
                 transport: Transport::hyper(),
-                timeout: config.timeout,
+                timeouts: timeouts::Timeouts::new(config.timeout),
                 retries: config.retries,
                 budget: Arc::new(TpsBudget::default()),
                 instances: Arc::default(),
@@ -175,7 +176,7 @@ impl Client {
     /// This client with another timeout for each attempt of a call (instead of
     /// `GDD_CLIENT_TIMEOUT`); zero is taken as one millisecond.
     pub fn timeout(self, timeout: Duration) -> Self {
-        self.with(|s| s.timeout = timeout.max(Duration::from_millis(1)))
+        self.with(|s| s.timeouts = timeouts::Timeouts::new(timeout.max(Duration::from_millis(1))))
     }
 
     /// This client with another number of retries (instead of `GDD_RETRY_COUNT`); 0 turns
