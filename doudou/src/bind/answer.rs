@@ -5,6 +5,8 @@
 use std::any::TypeId;
 use std::future::Future;
 
+use futures_util::future::Either;
+use futures_util::FutureExt;
 use http::Response;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -57,7 +59,17 @@ impl<T: Serialize + DeserializeOwned + JsonSchema + Send + 'static> Answer for T
     }
 
     fn receive(reply: Reply) -> impl Future<Output = Result<T, Error>> + Send {
-        reply.json()
+        if is_unit::<T>() {
+            // `()` from the JSON that stands for it.
+            let unit = |read: Result<(), Error>| {
+                read.and_then(|()| {
+                    serde_json::from_slice(b"null").map_err(|e| Error::internal(e.to_string()))
+                })
+            };
+            Either::Left(FutureExt::map(reply.empty(), unit))
+        } else {
+            Either::Right(reply.json())
+        }
     }
 }
 

@@ -65,7 +65,7 @@ impl<'a> Call<'a> {
         value.write_param(&mut self.query);
         if !self.query.as_bytes()[start..].iter().copied().all(is_unreserved) {
             let raw = self.query.split_off(start);
-            push_encoded(&mut self.query, &raw);
+            self.query.extend(form_urlencoded::byte_serialize(raw.as_bytes()));
         }
     }
 
@@ -183,19 +183,21 @@ impl Reply {
         ReadBody { collect: self.resp.into_body().collect(), deadline: Deadline::new(self.deadline) }
     }
 
-    /// The body as JSON of `T` (the body is read and ignored for `()`, which has none).
-    pub(crate) fn json<T: DeserializeOwned + 'static>(self) -> impl Future<Output = Result<T, Error>> + Send {
+    /// The body as JSON of `T`.
+    pub(crate) fn json<T: DeserializeOwned>(self) -> impl Future<Output = Result<T, Error>> + Send {
         // A named future and a map rather than async functions, which would each keep their
         // argument (the whole response) beside what they await: the future of a call stays
         // small, and it is moved each time it is polled from a new place.
         futures_util::FutureExt::map(self.bytes(), |read| {
-            let bytes = read?;
-            let json: &[u8] =
-                if std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>() { b"null" } else { &bytes };
-            serde_json::from_slice(json).map_err(|e| {
+            serde_json::from_slice(&read?).map_err(|e| {
                 Error::new(StatusCode::BAD_GATEWAY, format!("the response is not the expected JSON: {e}"))
             })
         })
+    }
+
+    /// No body expected: it is read and ignored.
+    pub(crate) fn empty(self) -> impl Future<Output = Result<(), Error>> + Send {
+        futures_util::FutureExt::map(self.bytes(), |read| read.map(drop))
     }
 
     /// The body as a streamed download (no timeout: a large file takes what it takes).
