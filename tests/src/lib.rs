@@ -105,7 +105,31 @@ fn announced_addr(line: &str) -> Option<SocketAddr> {
     rest[..end].parse().ok()
 }
 
+/// A process's resident memory, from `/proc/PID/status`, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    /// `VmRSS`: resident now.
+    pub now: u64,
+    /// `VmHWM`: the peak since the process started.
+    pub peak: u64,
+}
+
 impl Proc {
+    /// Its resident memory now and at its peak.
+    pub fn memory(&self) -> Memory {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("/proc/PID/status");
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .map(|kib| kib * 1024)
+                .unwrap_or_else(|| panic!("{name} in /proc/PID/status"))
+        };
+        Memory { now: field("VmRSS:"), peak: field("VmHWM:") }
+    }
+
     /// `http://ADDR`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)

@@ -5,7 +5,6 @@
 use std::any::TypeId;
 use std::future::Future;
 
-use futures_util::future::Either;
 use futures_util::FutureExt;
 use http::Response;
 use schemars::JsonSchema;
@@ -13,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::body::{Body, FileDownload};
-use crate::client::Reply;
+use crate::client::{Call, Reply};
 use crate::openapi::Operation;
 use crate::{reply, Error};
 
@@ -30,9 +29,9 @@ pub trait Answer: Sized + Send + 'static {
     /// The success response in the document.
     #[doc(hidden)]
     fn describe(op: &mut Operation<'_>);
-    /// The client's reading of a successful response.
+    /// The client's call, and its reading of a successful response.
     #[doc(hidden)]
-    fn receive(reply: Reply) -> impl Future<Output = Result<Self, Error>> + Send;
+    fn receive(call: Call<'_>) -> impl Future<Output = Result<Self, Error>> + Send + '_;
 }
 
 /// Whether `T` is `()`: answered 204 with no body rather than as JSON `null`. A constant once
@@ -58,18 +57,14 @@ impl<T: Serialize + DeserializeOwned + JsonSchema + Send + 'static> Answer for T
         }
     }
 
-    fn receive(reply: Reply) -> impl Future<Output = Result<T, Error>> + Send {
-        if is_unit::<T>() {
-            // `()` from the JSON that stands for it.
-            let unit = |read: Result<(), Error>| {
-                read.and_then(|()| {
-                    serde_json::from_slice(b"null").map_err(|e| Error::internal(e.to_string()))
-                })
-            };
-            Either::Left(FutureExt::map(reply.empty(), unit))
+    fn receive(call: Call<'_>) -> impl Future<Output = Result<T, Error>> + Send + '_ {
+        let decode: fn(&[u8]) -> Result<T, String> = if is_unit::<T>() {
+            // `()` from the JSON that stands for it, whatever the body.
+            |_| serde_json::from_slice(b"null").map_err(|e| e.to_string())
         } else {
-            Either::Right(reply.json())
-        }
+            |bytes| serde_json::from_slice(bytes).map_err(|e| format!("is not the expected JSON: {e}"))
+        };
+        call.receive(decode)
     }
 }
 
@@ -82,7 +77,7 @@ impl Answer for FileDownload {
         op.download_response();
     }
 
-    fn receive(reply: Reply) -> impl Future<Output = Result<FileDownload, Error>> + Send {
-        std::future::ready(reply.download())
+    fn receive(call: Call<'_>) -> impl Future<Output = Result<FileDownload, Error>> + Send + '_ {
+        FutureExt::map(call.stream(), |sent| sent.and_then(Reply::download))
     }
 }

@@ -5,8 +5,6 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use futures_util::future::Either;
-
 use http::Response;
 
 use super::{Answer, Binders, ServiceResult};
@@ -156,12 +154,9 @@ pub fn call<V, E: Endpoint<V>>(
     let (route, binders) = endpoint.parts();
     let mut call = client.call(route.verb.method(), route.path);
     binders.send_all(values, &mut call);
-    // Combinators rather than an async block: that would hold the send's future twice
-    // (captured, and moved into the await), and the reply beside the reading of its body.
-    let received = futures_util::FutureExt::then(call.send(), |sent| match sent {
-        Ok(reply) => Either::Left(<E::Output as ServiceResult>::Ok::receive(reply)),
-        Err(e) => Either::Right(std::future::ready(Err(e))),
-    });
+    // A combinator rather than an async block, which would hold the call's future twice
+    // (captured, and moved into the await).
+    let received = <E::Output as ServiceResult>::Ok::receive(call);
     futures_util::FutureExt::map(received, |result| {
         E::Output::from_result(result.map_err(ServiceError::from_error))
     })

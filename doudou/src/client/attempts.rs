@@ -8,6 +8,7 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
 use tower::retry::budget::Budget;
 
+use super::exchange::{Broken, Exchange, Exchanged};
 use super::metrics::Outcome;
 use super::transport::is_connect;
 use super::{balance, Call, Reply, Shared};
@@ -16,24 +17,35 @@ use crate::{trace, Error};
 
 /// How one attempt ended.
 enum Attempt {
-    Answered(http::Response<Body>),
+    /// An answer, its body read whole.
+    Answered(http::response::Parts, Bytes),
+    /// A 2xx answer whose body the caller streams.
+    Streaming(http::Response<Body>),
     TimedOut,
+    /// No answer.
     Failed(BoxError),
+    /// An answer whose body is unusable: why, after "the response".
+    BadBody(String),
 }
 
-/// How a call ended, before an error answer's body is read.
+/// How a call ended.
 enum Ended {
-    Reply(Reply),
+    /// A 2xx answer, decoded (`None`) or to stream.
+    Reply(Option<http::Response<Body>>),
     /// A non-2xx answer: its body says why.
-    Refused(Reply),
+    Refused(StatusCode, Bytes),
     Failed(Error),
 }
+
+/// What a call does with a 2xx body, within the attempt: hands it whole to a decoder (which
+/// keeps the value and says why it is not one), or leaves it to the caller to stream.
+pub(super) type Decode<'d> = Option<&'d mut (dyn FnMut(&[u8]) -> Result<(), String> + Send)>;
 
 /// A call ready to go: what each attempt sends. Only this lives across the attempts' awaits
 /// (the call under construction, its parameters and the request builder do not), which keeps
 /// the future a generated method returns small: it is moved each time it is polled from a new
 /// place, and every byte of it is copied then.
-struct Outgoing<'a> {
+pub(super) struct Outgoing<'a> {
     shared: &'a Shared,
     method: Method,
     template: &'static str,
@@ -44,9 +56,41 @@ struct Outgoing<'a> {
 }
 
 impl<'a> Call<'a> {
-    /// Sends the call; a non-2xx answer becomes the server's error. See the module
-    /// documentation for timeouts, retries and the choice of instance.
-    pub(crate) fn send(mut self) -> impl std::future::Future<Output = Result<Reply, Error>> + Send + 'a {
+    /// Sends the call and decodes a 2xx body with `decode` within the attempt; a non-2xx
+    /// answer becomes the server's error. See the module documentation for timeouts, retries
+    /// and the choice of instance.
+    pub(crate) fn receive<T: Send + 'a>(
+        self,
+        decode: fn(&[u8]) -> Result<T, String>,
+    ) -> impl std::future::Future<Output = Result<T, Error>> + Send + 'a {
+        let (failed, outgoing, span) = self.prepare();
+        // `outgoing` is only borrowed here: moving it into a local would store it twice.
+        instrumented(span, async move {
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            let mut decoded = None;
+            let mut keep = |bytes: &[u8]| decode(bytes).map(|value| decoded = Some(value));
+            outgoing.send(Some(&mut keep)).await?;
+            decoded.ok_or_else(|| Error::internal("the answer was not decoded"))
+        })
+    }
+
+    /// Sends the call and gives a 2xx answer with its body still to read (a download).
+    pub(crate) fn stream(self) -> impl std::future::Future<Output = Result<Reply, Error>> + Send + 'a {
+        let (failed, outgoing, span) = self.prepare();
+        instrumented(span, async move {
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            match outgoing.send(None).await? {
+                Some(resp) => Ok(Reply { resp }),
+                None => Err(Error::internal("the answer was read whole")),
+            }
+        })
+    }
+
+    fn prepare(mut self) -> (Option<Error>, Outgoing<'a>, Option<tracing::Span>) {
         let failed = self.failed.take();
         self.encode_files();
         let mut headers = std::mem::take(&mut self.headers);
@@ -76,22 +120,24 @@ impl<'a> Call<'a> {
             headers,
             body: self.body,
         };
-        // `outgoing` is only borrowed here: moving it into a local would store it twice.
-        let call = async move {
-            match failed {
-                Some(e) => Err(e),
-                None => outgoing.send().await,
-            }
-        };
-        match span {
-            Some(span) => futures_util::future::Either::Left(tracing::Instrument::instrument(call, span)),
-            None => futures_util::future::Either::Right(call),
-        }
+        (failed, outgoing, span)
+    }
+}
+
+/// `call` in `span`, if there is one.
+fn instrumented<F: std::future::Future>(
+    span: Option<tracing::Span>,
+    call: F,
+) -> futures_util::future::Either<tracing::instrument::Instrumented<F>, F> {
+    match span {
+        Some(span) => futures_util::future::Either::Left(tracing::Instrument::instrument(call, span)),
+        None => futures_util::future::Either::Right(call),
     }
 }
 
 impl Outgoing<'_> {
-    async fn send(&self) -> Result<Reply, Error> {
+    /// The call's attempts; `Ok(None)` when `decode` took the answer.
+    async fn send(&self, mut decode: Decode<'_>) -> Result<Option<http::Response<Body>>, Error> {
         let shared = self.shared;
         let provider = &*shared.provider;
         if let Some(ready) = provider.ready() {
@@ -132,36 +178,53 @@ impl Outgoing<'_> {
                 Err(e) => break (Ended::Failed(e), Outcome::Transport),
             };
             let deadline = sent + shared.timeouts.timeout();
-            let attempt = match shared.timeouts.limit(deadline, shared.transport.call(req)).await {
-                Ok(Ok(resp)) => Attempt::Answered(resp),
-                Ok(Err(e)) => Attempt::Failed(e),
+            let exchange = Exchange::new(shared.transport.call(req), shared.max_body, decode.is_none());
+            let mut attempt = match shared.timeouts.limit(deadline, exchange).await {
+                Ok(Ok(Exchanged::Whole(parts, bytes))) => Attempt::Answered(parts, bytes),
+                Ok(Ok(Exchanged::Streaming(resp))) => Attempt::Streaming(resp),
+                Ok(Err(Broken::Transport(e))) => Attempt::Failed(e),
+                Ok(Err(Broken::Body(e))) => Attempt::BadBody(format!("broke off: {e}")),
+                Ok(Err(Broken::TooLarge)) => Attempt::BadBody(format!(
+                    "is larger than GDD_CLIENT_MAX_BODY_SIZE ({} bytes)",
+                    shared.max_body
+                )),
                 Err(_) => Attempt::TimedOut,
             };
             done = Instant::now();
+            if let (Attempt::Answered(parts, bytes), Some(decode)) = (&attempt, decode.as_mut()) {
+                if parts.status.is_success() {
+                    if let Err(why) = decode(bytes) {
+                        attempt = Attempt::BadBody(why);
+                    }
+                }
+            }
             let at = shared.instances.at(done);
             let (retry, err, outcome) = match attempt {
-                Attempt::Answered(resp) => {
-                    let status = resp.status();
+                Attempt::Answered(parts, bytes) => {
+                    let status = parts.status;
                     let failed = status.is_server_error();
                     shared.instances.finish(chosen, base_url, true, failed, at, &shared.metrics);
-                    let reply = Reply { resp, deadline };
                     if status.is_success() {
-                        break (Ended::Reply(reply), Outcome::Success);
+                        break (Ended::Reply(None), Outcome::Success);
                     }
                     break (
-                        Ended::Refused(reply),
+                        Ended::Refused(status, bytes),
                         if failed { Outcome::ServerError } else { Outcome::ClientError },
                     );
+                }
+                Attempt::Streaming(resp) => {
+                    shared.instances.finish(chosen, base_url, true, false, at, &shared.metrics);
+                    break (Ended::Reply(Some(resp)), Outcome::Success);
                 }
                 Attempt::TimedOut => {
                     shared.instances.finish(chosen, base_url, false, true, at, &shared.metrics);
                     tried.push(base_url.to_owned());
+                    tracing::debug!(instance = %base_url, route = self.template, "call timed out");
                     let err = Error::new(
                         StatusCode::GATEWAY_TIMEOUT,
                         format!(
-                            "{} {base_url}{} did not answer within {:?} (GDD_CLIENT_TIMEOUT)",
-                            self.method,
-                            self.path,
+                            "{} did not answer within {:?} (GDD_CLIENT_TIMEOUT)",
+                            self.what(),
                             shared.timeouts.timeout()
                         ),
                     );
@@ -171,12 +234,18 @@ impl Outgoing<'_> {
                     shared.instances.finish(chosen, base_url, false, true, at, &shared.metrics);
                     tried.push(base_url.to_owned());
                     let retry = idempotent || is_connect(&e);
-                    tracing::debug!(uri = %format_args!("{base_url}{}", self.path), error = %e, retry, "call failed");
-                    let err = Error::unavailable(format!(
-                        "cannot call {} {base_url}{}: {e}",
-                        self.method, self.path
-                    ));
+                    // The instance's address is for the log and the span, not for the caller.
+                    tracing::debug!(instance = %base_url, route = self.template, error = %e, retry, "call failed");
+                    let err = Error::unavailable(format!("cannot call {}: {}", self.what(), cause(&e)));
                     (retry, err, Outcome::Transport)
+                }
+                Attempt::BadBody(why) => {
+                    shared.instances.finish(chosen, base_url, true, true, at, &shared.metrics);
+                    tried.push(base_url.to_owned());
+                    tracing::debug!(instance = %base_url, route = self.template, why, "unusable response");
+                    let err =
+                        Error::new(StatusCode::BAD_GATEWAY, format!("the response of {} {why}", self.what()));
+                    (idempotent, err, Outcome::BadResponse)
                 }
             };
             if !retry || tried.len() > shared.retries as usize || !shared.budget.withdraw() {
@@ -187,13 +256,8 @@ impl Outgoing<'_> {
             sent = done;
         };
         let result = match ended {
-            Ended::Reply(reply) => Ok(reply),
-            Ended::Refused(reply) => {
-                let status = reply.resp.status();
-                // Boxed: the body's reading would take room in every call's future, and only a
-                // refused call reads it here.
-                Err(Error::from_body(status, &Box::pin(reply.bytes()).await.unwrap_or_default()))
-            }
+            Ended::Reply(resp) => Ok(resp),
+            Ended::Refused(status, bytes) => Err(Error::from_body(status, &bytes)),
             Ended::Failed(err) => Err(err),
         };
         shared.metrics.call(self.template, outcome, done.saturating_duration_since(started));
@@ -201,6 +265,12 @@ impl Outgoing<'_> {
             record_call(&tried, &result);
         }
         result
+    }
+
+    /// The call as errors name it to the caller: the service and the route, never the
+    /// instance's address (that is internal to this service's side).
+    fn what(&self) -> String {
+        format!("{} {} of service {:?}", self.method, self.template, self.shared.provider.name())
     }
 
     /// The request of one attempt to the instance at `base_url` (parsed as `base`, if it
@@ -244,18 +314,29 @@ impl Outgoing<'_> {
 
 /// What the call's span shows of its attempts: the instances that failed before the last
 /// one, the number of resends, the status, and an error mark for a failed call.
-fn record_call(tried: &[String], result: &Result<Reply, Error>) {
+fn record_call(tried: &[String], result: &Result<Option<http::Response<Body>>, Error>) {
     let span = tracing::Span::current();
     if !tried.is_empty() {
         span.record("http.request.resend_count", tried.len() as u64);
         span.record("doudou.instances_tried", tried.join(" "));
     }
     let status = match result {
-        Ok(reply) => reply.resp.status(),
+        Ok(Some(resp)) => resp.status(),
+        Ok(None) => StatusCode::OK,
         Err(e) => e.status(),
     };
     span.record("http.response.status_code", status.as_u16());
     if status.is_server_error() || result.is_err() {
         span.record("otel.status_code", "ERROR");
     }
+}
+
+/// What the caller is told of a connection's failure: the innermost cause (hyper's outer
+/// errors name the connection, "client error (Connect)"), without addresses.
+fn cause(error: &BoxError) -> String {
+    let mut source: &(dyn std::error::Error + 'static) = error.as_ref();
+    while let Some(inner) = source.source() {
+        source = inner;
+    }
+    source.to_string()
 }

@@ -1,18 +1,13 @@
 //! One call as generated clients build it (path and query values, headers, a JSON or multipart
 //! body) and the answer they read back.
 
-use std::future::Future;
-
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_DISPOSITION, CONTENT_TYPE};
-use http::{HeaderMap, Method, StatusCode};
-use http_body_util::BodyExt;
-use serde::de::DeserializeOwned;
+use http::{HeaderMap, Method};
 use serde::Serialize;
 
 use crate::bind::FromParam;
 use crate::body::{disposition_filename, Body, FileDownload, UploadFile};
-use crate::deadline::Deadline;
 use crate::Error;
 
 /// One call under construction (used by generated clients).
@@ -152,10 +147,7 @@ impl<'a> Call<'a> {
                     if i > 0 {
                         path.push_str(if catch_all { "/" } else { "%2F" });
                     }
-                    path.extend(percent_encoding::utf8_percent_encode(
-                        segment,
-                        percent_encoding::NON_ALPHANUMERIC,
-                    ));
+                    path.extend(percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT));
                 }
             }
             rest = rest.get(end + 1..).unwrap_or_default();
@@ -169,37 +161,13 @@ impl<'a> Call<'a> {
     }
 }
 
-/// A successful answer (used by generated clients). Its body must arrive within what is left
-/// of the attempt's timeout.
+/// A 2xx answer whose body is still to be read (used by generated clients for downloads).
 #[doc(hidden)]
 pub struct Reply {
     pub(super) resp: http::Response<Body>,
-    pub(super) deadline: std::time::Instant,
 }
 
 impl Reply {
-    /// The body, read within what is left of the attempt's timeout.
-    pub(super) fn bytes(self) -> ReadBody {
-        ReadBody { collect: self.resp.into_body().collect(), deadline: Deadline::new(self.deadline) }
-    }
-
-    /// The body as JSON of `T`.
-    pub(crate) fn json<T: DeserializeOwned>(self) -> impl Future<Output = Result<T, Error>> + Send {
-        // A named future and a map rather than async functions, which would each keep their
-        // argument (the whole response) beside what they await: the future of a call stays
-        // small, and it is moved each time it is polled from a new place.
-        futures_util::FutureExt::map(self.bytes(), |read| {
-            serde_json::from_slice(&read?).map_err(|e| {
-                Error::new(StatusCode::BAD_GATEWAY, format!("the response is not the expected JSON: {e}"))
-            })
-        })
-    }
-
-    /// No body expected: it is read and ignored.
-    pub(crate) fn empty(self) -> impl Future<Output = Result<(), Error>> + Send {
-        futures_util::FutureExt::map(self.bytes(), |read| read.map(drop))
-    }
-
     /// The body as a streamed download (no timeout: a large file takes what it takes).
     pub(crate) fn download(self) -> Result<FileDownload, Error> {
         let headers = self.resp.headers();
@@ -218,6 +186,11 @@ impl Reply {
     }
 }
 
+/// What a path segment's value must have encoded: all but RFC 3986's unreserved characters
+/// (`APPLE-1` is sent as it is, not as `APPLE%2D1`).
+const PATH_SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 /// Whether form encoding leaves `byte` as it is.
 fn is_unreserved(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'*' | b'-' | b'.' | b'_')
@@ -229,36 +202,5 @@ fn push_encoded(out: &mut String, text: &str) {
         out.push_str(text);
     } else {
         out.extend(form_urlencoded::byte_serialize(text.as_bytes()));
-    }
-}
-
-/// A response body being read (see [`Reply::bytes`]). A small body usually came with the
-/// head: then no timer is armed for it.
-pub(super) struct ReadBody {
-    collect: http_body_util::combinators::Collect<Body>,
-    deadline: Deadline,
-}
-
-impl Future for ReadBody {
-    type Output = Result<Bytes, Error>;
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        let this = self.get_mut();
-        if let std::task::Poll::Ready(collected) = std::pin::Pin::new(&mut this.collect).poll(cx) {
-            return std::task::Poll::Ready(
-                collected
-                    .map(|c| c.to_bytes())
-                    .map_err(|e| Error::unavailable(format!("the response broke off: {e}"))),
-            );
-        }
-        this.deadline.poll_passed(cx).map(|()| {
-            Err(Error::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "the response body did not arrive within the client timeout (GDD_CLIENT_TIMEOUT)",
-            ))
-        })
     }
 }

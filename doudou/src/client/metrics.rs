@@ -22,6 +22,8 @@ pub(crate) enum Outcome {
     Timeout,
     /// No connection, or it broke.
     Transport,
+    /// An answer whose body broke off, was too large, or was not what the method returns.
+    BadResponse,
     /// No instance to call.
     NoInstance,
 }
@@ -34,6 +36,7 @@ impl Outcome {
             Self::ServerError => "server_error",
             Self::Timeout => "timeout",
             Self::Transport => "transport_error",
+            Self::BadResponse => "bad_response",
             Self::NoInstance => "no_instance",
         }
     }

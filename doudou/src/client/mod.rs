@@ -14,6 +14,7 @@
 mod attempts;
 mod balance;
 mod call;
+mod exchange;
 mod metrics;
 mod timeouts;
 mod transport;
@@ -103,6 +104,8 @@ struct Shared {
     transport: Transport,
     timeouts: Arc<timeouts::Timeouts>,
     retries: u32,
+    /// The largest answer body read whole (`GDD_CLIENT_MAX_BODY_SIZE`).
+    max_body: u64,
     budget: Arc<TpsBudget>,
     instances: Arc<balance::Instances>,
     metrics: Arc<ClientMetrics>,
@@ -161,6 +164,7 @@ impl Client {
                 transport: Transport::hyper(),
                 timeouts: timeouts::Timeouts::new(config.timeout),
                 retries: config.retries,
+                max_body: config.max_body_size,
                 budget: Arc::new(TpsBudget::default()),
                 instances: Arc::default(),
                 metrics,
@@ -183,6 +187,13 @@ impl Client {
     /// retries off.
     pub fn retries(self, retries: u32) -> Self {
         self.with(|s| s.retries = retries)
+    }
+
+    /// This client reading answer bodies of at most `bytes` (instead of
+    /// `GDD_CLIENT_MAX_BODY_SIZE`); a larger one fails the attempt with 502. Downloads stream
+    /// and are not limited.
+    pub fn max_body_size(self, bytes: u64) -> Self {
+        self.with(|s| s.max_body = bytes)
     }
 
     /// This client with `layer` around the requests it sends (each attempt passes through

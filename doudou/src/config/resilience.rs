@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::values::{parse, parse_duration, parse_interval};
+use super::values::{parse, parse_duration, parse_interval, parse_size};
 use super::ConfigError;
 
 /// The admission limits of business requests (the `/go-doudou/` routes are never limited);
@@ -26,6 +26,8 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// `GDD_RETRY_COUNT`: retries of a call after a failure it is safe to retry.
     pub retries: u32,
+    /// `GDD_CLIENT_MAX_BODY_SIZE`: the largest answer body a call reads (downloads stream).
+    pub max_body_size: u64,
 }
 
 pub(super) fn parse_limits<'a>(get: &impl Fn(&str) -> &'a str) -> Result<LimitsConfig, ConfigError> {
@@ -50,5 +52,11 @@ pub(super) fn parse_client<'a>(get: &impl Fn(&str) -> &'a str) -> Result<ClientC
         retries: parse("GDD_RETRY_COUNT", get("GDD_RETRY_COUNT"), "0 or a positive integer", |v| {
             v.parse().ok()
         })?,
+        max_body_size: parse(
+            "GDD_CLIENT_MAX_BODY_SIZE",
+            get("GDD_CLIENT_MAX_BODY_SIZE"),
+            "a size such as 4MiB, 512KiB or 1048576",
+            parse_size,
+        )?,
     })
 }

@@ -33,6 +33,7 @@ fn invalid_values_name_the_variable_and_value() {
         ("GDD_GRACE_TIMEOUT", "15"),
         ("GDD_LOG_REQ_ENABLE", "maybe"),
         ("GDD_MAX_BODY_SIZE", "4 parsecs"),
+        ("GDD_CLIENT_MAX_BODY_SIZE", "lots"),
         ("GDD_WEIGHT", "0"),
         ("GDD_HOST", "not-an-ip"),
         ("GDD_ROUTE_ROOT_PATH", "api"),

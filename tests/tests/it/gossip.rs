@@ -29,7 +29,7 @@ pub(crate) fn greeter_with(seed: std::net::SocketAddr, name: &str, extra: &[(&st
 }
 
 /// The example `bin` as the gossip member `name` of the service `service` on loopback.
-fn member(
+pub(crate) fn member(
     bin_name: &str,
     name: &str,
     service: &str,

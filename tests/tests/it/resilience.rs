@@ -149,3 +149,84 @@ fn the_callers_request_id_goes_to_the_callee() {
             .then_some(())
     });
 }
+
+/// Two helloworld instances, one `misbehaving` one (`MISBEHAVE=mode`) and a greeter with
+/// `greeter_env`, all of the service `hello`, ready.
+fn with_a_misbehaving_instance(mode: &str, greeter_env: &[(&str, &str)]) -> (Vec<Proc>, Proc) {
+    let first = node("hello-0", None, &[]);
+    let seed = first.gossip_addr();
+    let second = node("hello-1", Some(seed), &[]);
+    let bad = crate::gossip::member("misbehaving", "hello-bad", "hello", Some(seed), &[("MISBEHAVE", mode)]);
+    let greeter = crate::gossip::greeter_with(seed, "greeter-1", greeter_env);
+    poll(Duration::from_secs(15), "the greeter to see three helloworld instances", || {
+        let names = greeter.registry_names();
+        (names.iter().filter(|n| n.starts_with("hello-")).count() == 3).then_some(())
+    });
+    (vec![first, second, bad], greeter)
+}
+
+/// `calls` calls through the greeter, one after another: the statuses that were not 200.
+fn failed_calls(greeter: &Proc, calls: usize) -> Vec<u16> {
+    (0..calls)
+        .map(|_| raw(greeter.addr, "GET", "/hello?name=x", &[], b"").status)
+        .filter(|s| *s != 200)
+        .collect()
+}
+
+/// The sum of the series of the counter `name` whose labels contain `label`, on `svc`.
+fn counter(svc: &Proc, name: &str, label: &str) -> u64 {
+    scrape(svc)
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn an_instance_answering_a_huge_or_endless_body_costs_no_memory_and_no_call() {
+    const MIB: u64 = 1 << 20;
+    for mode in ["huge", "endless"] {
+        let (hello, greeter) = with_a_misbehaving_instance(mode, &[]);
+        let idle = greeter.memory().now;
+        let failed = failed_calls(&greeter, 60);
+        let memory = greeter.memory();
+        let attempts = counter(&hello[2], "doudou_http_requests_total", r#"route="/whoami""#);
+        eprintln!(
+            "MEASURED {mode} body (1 of 3 instances): {} of 60 calls failed, {attempts} attempts on it; the greeter's peak resident memory {} MiB over {} MiB idle",
+            failed.len(),
+            memory.peak.saturating_sub(idle) / MIB,
+            idle / MIB
+        );
+        assert!(failed.is_empty(), "{mode}: calls failed with {failed:?}");
+        assert!(attempts >= 1, "{mode}: the bad instance was called");
+        assert!(
+            memory.peak < idle + 100 * MIB,
+            "{mode}: peak {} MiB, idle {} MiB",
+            memory.peak / MIB,
+            idle / MIB
+        );
+        assert!(counter(&greeter, "doudou_client_retries_total", "") >= 1, "{mode}: its calls were retried");
+    }
+}
+
+#[test]
+fn a_body_that_breaks_dribbles_or_is_not_json_is_retried_elsewhere() {
+    for mode in ["truncate", "garbage", "drip"] {
+        // A short timeout, so that the dribbling instance costs the test little time.
+        let (hello, greeter) = with_a_misbehaving_instance(mode, &[("GDD_CLIENT_TIMEOUT", "1s")]);
+        let failed = failed_calls(&greeter, 60);
+        let attempts = counter(&hello[2], "doudou_http_requests_total", r#"route="/whoami""#);
+        let retries = counter(&greeter, "doudou_client_retries_total", "");
+        eprintln!(
+            "MEASURED {mode} body (1 of 3 instances): {} of 60 calls failed, {attempts} attempts on it, {retries} retries",
+            failed.len()
+        );
+        assert!(failed.is_empty(), "{mode}: calls failed with {failed:?}");
+        assert!(
+            attempts >= 1 && retries >= attempts.min(5),
+            "{mode}: {attempts} attempts, {retries} retries"
+        );
+        // Ejected after a few failures: most calls never meet it.
+        assert!(attempts <= 10, "{mode}: {attempts} attempts went to the bad instance");
+    }
+}
