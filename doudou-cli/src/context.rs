@@ -4,10 +4,14 @@
 //! (doudou's own crates among them) packaged by `cargo package`, which inlines what they
 //! inherit from their workspace, and a `.cargo/config.toml` that points cargo at the vendored
 //! sources. The Dockerfile builds it with `cargo build --release --offline --locked`.
+//!
+//! What the service's `.dockerignore` excludes stays out, as `docker build` in the service's
+//! directory would leave it out, and so do `.env.local` and `.env.*.local` whatever it says.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::dockerignore::Filter;
 use crate::{exec, scaffold, CliError};
 
 /// Where `context` and `push` write the build context unless told otherwise.
@@ -46,6 +50,14 @@ pub(crate) fn write(dir: &Path) -> Result<(), CliError> {
                 .to_owned(),
         ));
     }
+    let ignore = Filter::load(Path::new("."))?;
+    for needed in ["Cargo.toml", "Cargo.lock"] {
+        if ignore.excludes(needed) {
+            return Err(CliError::Invalid(format!(
+                ".dockerignore excludes {needed}, which the image build needs: remove the line that matches it"
+            )));
+        }
+    }
     let cargo = exec::cargo()?;
     if !Path::new("Cargo.lock").is_file() {
         exec::run(&cargo, "cargo", &["generate-lockfile".to_owned()])?;
@@ -54,7 +66,7 @@ pub(crate) fn write(dir: &Path) -> Result<(), CliError> {
     std::fs::create_dir_all(dir.join(CRATES)).map_err(io(dir))?;
     let packages = path_packages(&cargo)?;
     package(&cargo, &packages, dir)?;
-    copy_sources(dir)?;
+    copy_sources(Path::new("."), dir, &ignore)?;
     let manifest = std::fs::read_to_string("Cargo.toml").map_err(io(Path::new("Cargo.toml")))?;
     let rewritten = rewrite_manifest(&manifest, &packages)?;
     std::fs::write(dir.join("Cargo.toml"), rewritten).map_err(io(&dir.join("Cargo.toml")))?;
@@ -154,30 +166,62 @@ fn package(cargo: &Path, packages: &[PathPackage], dir: &Path) -> Result<(), Cli
     Ok(())
 }
 
-/// Copies what the image build reads from the service: sources, lock file, `.env*`, Dockerfile.
-fn copy_sources(dir: &Path) -> Result<(), CliError> {
-    for entry in std::fs::read_dir(".").map_err(io(Path::new(".")))? {
-        let entry = entry.map_err(io(Path::new(".")))?;
+/// The line the context's `.env` holds when no `.env` file of the service may enter it.
+const EMPTY_ENV: &str =
+    "# Written by doudou-cli context: no .env file of the service is in the build context \
+    (none exists, or .dockerignore excludes them); the Dockerfile's `COPY .env* /app/` needs one.\n";
+
+/// Copies from the service's directory `from` what the image build reads (sources, lock file,
+/// `.env` and `.env.*` files, Dockerfile) but what `ignore` excludes. The Dockerfile is copied
+/// even if excluded, as `docker build` reads it all the same. When no `.env` file is copied,
+/// an empty one (a comment) stands in: a `COPY .env* /app/` that matches nothing fails.
+fn copy_sources(from: &Path, dir: &Path, ignore: &Filter) -> Result<(), CliError> {
+    let mut env_files = 0;
+    for entry in std::fs::read_dir(from).map_err(io(from))? {
+        let entry = entry.map_err(io(from))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let wanted = matches!(name.as_str(), "Cargo.lock" | "Dockerfile" | "build.rs" | "src")
-            || name.starts_with(".env");
-        if wanted {
-            copy_tree(&entry.path(), &dir.join(&name))?;
+        let is_env = name == ".env" || name.starts_with(".env.");
+        let path = entry.path();
+        if name == "Dockerfile" {
+            std::fs::copy(&path, dir.join(&name)).map_err(io(&path))?;
+        } else if is_env || matches!(name.as_str(), "Cargo.lock" | "build.rs" | "src") {
+            let copied = copy_tree(&path, &dir.join(&name), &name, ignore)?;
+            if is_env {
+                env_files += copied;
+            }
         }
+    }
+    if env_files == 0 {
+        let path = dir.join(".env");
+        std::fs::write(&path, EMPTY_ENV).map_err(io(&path))?;
     }
     Ok(())
 }
 
-fn copy_tree(from: &Path, to: &Path) -> Result<(), CliError> {
+/// Copies the file or directory `from` to `to`, but what `ignore` excludes; `rel` is `from`'s
+/// path in the context (`/`-separated). Returns how many files it copied.
+fn copy_tree(from: &Path, to: &Path, rel: &str, ignore: &Filter) -> Result<usize, CliError> {
     if from.is_dir() {
-        std::fs::create_dir_all(to).map_err(io(to))?;
+        if !ignore.excludes(rel) {
+            std::fs::create_dir_all(to).map_err(io(to))?;
+        }
+        // Into excluded directories too: an exception (`!`) may bring back files in them.
+        let mut copied = 0;
         for entry in std::fs::read_dir(from).map_err(io(from))? {
             let entry = entry.map_err(io(from))?;
-            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+            let name = entry.file_name();
+            let rel = format!("{rel}/{}", name.to_string_lossy());
+            copied += copy_tree(&entry.path(), &to.join(&name), &rel, ignore)?;
         }
-        Ok(())
+        Ok(copied)
+    } else if ignore.excludes(rel) {
+        Ok(0)
     } else {
-        std::fs::copy(from, to).map(drop).map_err(io(from))
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::copy(from, to).map_err(io(from))?;
+        Ok(1)
     }
 }
 
@@ -226,4 +270,80 @@ fn rewrite_manifest(text: &str, packages: &[PathPackage]) -> Result<String, CliE
         }
     }
     Ok(format!("# Written by doudou-cli context from the service's Cargo.toml.\n{doc}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A service directory holding `files` (each containing its own path) and, if given, a
+    /// `.dockerignore`; copied by `copy_sources` into a fresh context: (service, context).
+    fn copied(tag: &str, files: &[&str], dockerignore: Option<&str>) -> (PathBuf, PathBuf) {
+        let root = std::env::temp_dir().join(format!("doudou-cli-unit-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let (from, to) = (root.join("svc"), root.join("context"));
+        for f in files {
+            let path = from.join(f);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("dir");
+            std::fs::write(&path, f).expect("write");
+        }
+        if let Some(text) = dockerignore {
+            std::fs::write(from.join(".dockerignore"), text).expect("write");
+        }
+        std::fs::create_dir_all(&to).expect("dir");
+        let ignore = Filter::load(&from).expect("reads .dockerignore");
+        copy_sources(&from, &to, &ignore).expect("copies");
+        (from, to)
+    }
+
+    const SERVICE: &[&str] = &[
+        "Cargo.lock",
+        "Dockerfile",
+        "README.md",
+        "src/main.rs",
+        "src/drafts/idea.rs",
+        ".env",
+        ".env.prod",
+        ".env.local",
+        ".env.prod.local",
+        ".envrc",
+    ];
+
+    #[test]
+    fn without_a_dockerignore_local_env_files_stay_out() {
+        let (from, to) = copied("no-dockerignore", SERVICE, None);
+        for f in ["Cargo.lock", "Dockerfile", "src/main.rs", "src/drafts/idea.rs", ".env", ".env.prod"] {
+            assert_eq!(std::fs::read_to_string(to.join(f)).ok().as_deref(), Some(f), "{f} is copied");
+        }
+        for f in [".env.local", ".env.prod.local", ".envrc", "README.md"] {
+            assert!(!to.join(f).exists(), "{f} is not copied");
+        }
+        let _ = std::fs::remove_dir_all(from.parent().expect("root"));
+    }
+
+    #[test]
+    fn what_the_dockerignore_excludes_stays_out() {
+        let ignore = "src/drafts\n!src/drafts/keep.rs\n.env.prod\n!.env.local\nDockerfile\n";
+        let mut files = SERVICE.to_vec();
+        files.push("src/drafts/keep.rs");
+        let (from, to) = copied("dockerignore", &files, Some(ignore));
+        for f in ["Cargo.lock", "Dockerfile", "src/main.rs", "src/drafts/keep.rs", ".env"] {
+            assert!(to.join(f).is_file(), "{f} is copied");
+        }
+        for f in ["src/drafts/idea.rs", ".env.prod", ".env.local", ".env.prod.local", ".dockerignore"] {
+            assert!(!to.join(f).exists(), "{f} is not copied");
+        }
+        let _ = std::fs::remove_dir_all(from.parent().expect("root"));
+    }
+
+    #[test]
+    fn an_empty_env_stands_in_when_no_env_file_may_enter() {
+        let (from, to) =
+            copied("no-env", &["Dockerfile", "src/main.rs", ".env", ".env.local"], Some(".env\n"));
+        let env = std::fs::read_to_string(to.join(".env")).expect("a .env");
+        assert_eq!(env, EMPTY_ENV);
+        assert!(env.lines().all(|l| l.starts_with('#')), "only a comment: {env}");
+        assert!(!to.join(".env.local").exists());
+        let _ = std::fs::remove_dir_all(from.parent().expect("root"));
+    }
 }

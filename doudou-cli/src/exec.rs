@@ -1,7 +1,8 @@
 //! Running external programs: printed first, output streamed, failure stops the CLI.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus, Stdio};
 
 use crate::CliError;
 
@@ -20,17 +21,64 @@ pub(crate) fn cargo() -> Result<PathBuf, CliError> {
 
 /// Prints `$ program args...`, runs it with inherited output, and fails with its status.
 pub(crate) fn run(program: &Path, name: &str, args: &[String]) -> Result<(), CliError> {
+    let line = announce(name, args);
+    let status = Command::new(program).args(args).status().map_err(failed(program))?;
+    check(line, status)
+}
+
+/// As [`run`], with `input` written to the program's stdin: for what must not appear on a
+/// command line (where `ps` shows it) nor be printed.
+pub(crate) fn run_with_input(
+    program: &Path,
+    name: &str,
+    args: &[String],
+    input: &[u8],
+) -> Result<(), CliError> {
+    let line = announce(name, args);
+    let mut child =
+        Command::new(program).args(args).stdin(Stdio::piped()).spawn().map_err(failed(program))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A program that exits without reading its input is judged by its status alone.
+        let written = match stdin.write_all(input) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        };
+        if let Err(e) = written {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(failed(program)(e));
+        }
+        // Dropped here: the program reads the end of its input.
+    }
+    let status = child.wait().map_err(failed(program))?;
+    check(line, status)
+}
+
+/// As [`run`], but returns what the program wrote to stdout instead of showing it.
+pub(crate) fn output(program: &Path, name: &str, args: &[String]) -> Result<String, CliError> {
+    let line = announce(name, args);
+    let out = Command::new(program).args(args).stderr(Stdio::inherit()).output().map_err(failed(program))?;
+    check(line, out.status)?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Prints the command line, and returns it.
+fn announce(name: &str, args: &[String]) -> String {
     let line =
         std::iter::once(name.to_owned()).chain(args.iter().map(|a| quote(a))).collect::<Vec<_>>().join(" ");
     println!("$ {line}");
-    let status = Command::new(program)
-        .args(args)
-        .status()
-        .map_err(|source| CliError::Io { path: program.to_owned(), source })?;
+    line
+}
+
+fn failed(program: &Path) -> impl Fn(std::io::Error) -> CliError + '_ {
+    move |source| CliError::Io { path: program.to_owned(), source }
+}
+
+fn check(command: String, status: ExitStatus) -> Result<(), CliError> {
     if status.success() {
         Ok(())
     } else {
-        Err(CliError::CommandFailed { command: line, status })
+        Err(CliError::CommandFailed { command, status })
     }
 }
 

@@ -2,6 +2,7 @@
 //! builds and pushes its image, and deploys it with kubectl.
 
 mod context;
+mod dockerignore;
 mod exec;
 mod image;
 mod kube;
@@ -52,7 +53,8 @@ enum Command {
         /// The directory to create the service in (created if missing); its name is the
         /// service's name unless --name says otherwise.
         dir: PathBuf,
-        /// The service name (lowercase letters, digits and '-'), also the crate and image name.
+        /// The service name (lowercase letters, digits and '-'), also the crate and image name;
+        /// not one the crate would not build with (a Rust keyword, a crate it depends on, ...).
         #[arg(long)]
         name: Option<String>,
         /// Depend on the doudou crate at this local path (default: the checkout the CLI was
@@ -93,7 +95,8 @@ enum Command {
         #[arg(short = 'w', long)]
         watch: bool,
     },
-    /// kubectl apply -f FILE (default <service>_statefulset.yaml).
+    /// kubectl apply -f FILE (default <service>_statefulset.yaml), after creating the Secret
+    /// its workloads take GDD_MEM_SECRET (the gossip key) from, with a random key, if missing.
     Deploy {
         /// The manifest to apply.
         #[arg(short = 'k', long = "k8s-file", value_name = "FILE")]
@@ -159,8 +162,8 @@ fn main() -> ExitCode {
         Command::Push { repo, prefix, tool } => image::push(repo.as_deref(), &prefix, tool),
         Command::Context { dir } => context::write(&dir),
         Command::Run { watch } => run::run(watch),
-        Command::Deploy { file } => kube::run("apply", file),
-        Command::Shutdown { file } => kube::run("delete", file),
+        Command::Deploy { file } => kube::deploy(file),
+        Command::Shutdown { file } => kube::shutdown(file),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -70,39 +70,26 @@ fn requote(old: &str, image: &str) -> String {
     }
 }
 
-/// One container's `image:` line and name.
-#[derive(Default)]
-struct Container {
-    name: Option<String>,
-    image_line: Option<usize>,
+/// What [`walk`] meets in a manifest.
+enum Event<'t, 'a> {
+    /// A key line: its index, the keys enclosing it (a list item as `-`), and the line.
+    Key(usize, &'t [&'a str], &'t KeyLine<'a>),
+    /// The end of a document (at `---`, `...` and at the end of the text).
+    End,
 }
 
-/// Returns `text` with the image of the workload's container named `container` (or of its
-/// only container) set to `image`.
-pub(crate) fn set_image(text: &str, container: &str, image: &str) -> Result<String, String> {
-    if !image.bytes().all(|b| b.is_ascii_alphanumeric() || b"./:_@-".contains(&b)) {
-        return Err(format!("{image:?} is not an image reference"));
-    }
-    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
-    let mut workloads: Vec<Vec<Container>> = Vec::new();
-    // Per document: whether it is a workload, and its containers.
-    let mut is_workload = false;
-    let mut containers: Vec<Container> = Vec::new();
+/// Walks the key lines of each YAML document of `text` (block style), skipping comments and
+/// the contents of block scalars (`|`, `>`).
+fn walk<'a>(text: &'a str, mut visit: impl FnMut(Event<'_, 'a>)) {
     // The keys enclosing the current line, by column; list items are "-".
-    let mut path: Vec<(usize, &str)> = Vec::new();
+    let mut path: Vec<(usize, &'a str)> = Vec::new();
     // A block scalar (`|`, `>`) runs over the lines indented deeper than its key.
     let mut block_deeper_than: Option<usize> = None;
-    let mut finish = |is_workload: bool, containers: &mut Vec<Container>| {
-        let found = std::mem::take(containers);
-        if is_workload {
-            workloads.push(found);
-        }
-    };
     for (index, line) in text.split_inclusive('\n').enumerate() {
         let content = line.trim_end_matches(['\n', '\r']);
         if content.starts_with("---") || content.starts_with("...") {
-            finish(is_workload, &mut containers);
-            (is_workload, path, block_deeper_than) = (false, Vec::new(), None);
+            visit(Event::End);
+            (path, block_deeper_than) = (Vec::new(), None);
             continue;
         }
         let trimmed = content.trim_start();
@@ -124,28 +111,64 @@ pub(crate) fn set_image(text: &str, container: &str, image: &str) -> Result<Stri
         if let Some(dash) = key.item {
             path.push((dash, "-"));
         }
-        let keys: Vec<&str> = path.iter().map(|&(_, k)| k).collect();
-        if keys.is_empty() && key.key == "kind" {
-            is_workload = matches!(key.value.trim_matches(['"', '\'']), "Deployment" | "StatefulSet");
-        }
-        if keys == ["spec", "template", "spec", "containers", "-"] {
-            if key.item.is_some() {
-                containers.push(Container::default());
-            }
-            if let Some(current) = containers.last_mut() {
-                match key.key {
-                    "name" => current.name = Some(key.value.trim_matches(['"', '\'']).to_owned()),
-                    "image" => current.image_line = Some(index),
-                    _ => {}
-                }
-            }
-        }
+        let keys: Vec<&'a str> = path.iter().map(|&(_, k)| k).collect();
+        visit(Event::Key(index, keys.as_slice(), &key));
         if key.value.starts_with('|') || key.value.starts_with('>') {
             block_deeper_than = Some(key.column);
         }
         path.push((key.column, key.key));
     }
-    finish(is_workload, &mut containers);
+    visit(Event::End);
+}
+
+/// Whether a top-level `kind:` value names a workload.
+fn is_workload_kind(value: &str) -> bool {
+    matches!(value.trim_matches(['"', '\'']), "Deployment" | "StatefulSet")
+}
+
+/// One container's `image:` line and name.
+#[derive(Default)]
+struct Container {
+    name: Option<String>,
+    image_line: Option<usize>,
+}
+
+/// Returns `text` with the image of the workload's container named `container` (or of its
+/// only container) set to `image`.
+pub(crate) fn set_image(text: &str, container: &str, image: &str) -> Result<String, String> {
+    if !image.bytes().all(|b| b.is_ascii_alphanumeric() || b"./:_@-".contains(&b)) {
+        return Err(format!("{image:?} is not an image reference"));
+    }
+    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
+    let mut workloads: Vec<Vec<Container>> = Vec::new();
+    // Per document: whether it is a workload, and its containers.
+    let mut is_workload = false;
+    let mut containers: Vec<Container> = Vec::new();
+    walk(text, |event| match event {
+        Event::End => {
+            let found = std::mem::take(&mut containers);
+            if std::mem::take(&mut is_workload) {
+                workloads.push(found);
+            }
+        }
+        Event::Key(index, keys, key) => {
+            if keys.is_empty() && key.key == "kind" {
+                is_workload = is_workload_kind(key.value);
+            }
+            if keys == ["spec", "template", "spec", "containers", "-"] {
+                if key.item.is_some() {
+                    containers.push(Container::default());
+                }
+                if let Some(current) = containers.last_mut() {
+                    match key.key {
+                        "name" => current.name = Some(key.value.trim_matches(['"', '\'']).to_owned()),
+                        "image" => current.image_line = Some(index),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    });
 
     let mut changed = 0;
     for found in &workloads {
@@ -173,6 +196,73 @@ pub(crate) fn set_image(text: &str, container: &str, image: &str) -> Result<Stri
         ));
     }
     Ok(lines.concat())
+}
+
+/// A Secret that a workload's containers take an environment variable from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SecretRef {
+    /// The workload's namespace, when its manifest names one.
+    pub(crate) namespace: Option<String>,
+    /// The Secret's name.
+    pub(crate) name: String,
+    /// The key of the Secret that holds the value.
+    pub(crate) key: String,
+}
+
+/// The Secrets that the containers of the Deployments and StatefulSets of `text` take
+/// `variable` from (`env[].valueFrom.secretKeyRef`), each once, in the order they appear.
+pub(crate) fn secret_refs(text: &str, variable: &str) -> Vec<SecretRef> {
+    const ENV_ITEM: [&str; 7] = ["spec", "template", "spec", "containers", "-", "env", "-"];
+    const SECRET_KEY_REF: [&str; 9] =
+        ["spec", "template", "spec", "containers", "-", "env", "-", "valueFrom", "secretKeyRef"];
+    /// One `env` item: its name and where its value comes from.
+    #[derive(Default)]
+    struct Env {
+        name: String,
+        secret: Option<String>,
+        key: Option<String>,
+    }
+    let unquote = |value: &str| value.trim_matches(['"', '\'']).to_owned();
+    let mut found: Vec<SecretRef> = Vec::new();
+    let mut is_workload = false;
+    let mut namespace: Option<String> = None;
+    let mut env: Vec<Env> = Vec::new();
+    walk(text, |event| match event {
+        Event::End => {
+            let namespace = namespace.take();
+            for item in std::mem::take(&mut env) {
+                let (Some(name), Some(key)) = (item.secret, item.key) else { continue };
+                let secret = SecretRef { namespace: namespace.clone(), name, key };
+                if is_workload && item.name == variable && !found.contains(&secret) {
+                    found.push(secret);
+                }
+            }
+            is_workload = false;
+        }
+        Event::Key(_, keys, key) => {
+            if keys.is_empty() && key.key == "kind" {
+                is_workload = is_workload_kind(key.value);
+            } else if keys == ["metadata"] && key.key == "namespace" {
+                namespace = Some(unquote(key.value)).filter(|n| !n.is_empty());
+            } else if keys == ENV_ITEM {
+                if key.item.is_some() {
+                    env.push(Env::default());
+                }
+                if let (Some(item), "name") = (env.last_mut(), key.key) {
+                    item.name = unquote(key.value);
+                }
+            } else if keys == SECRET_KEY_REF {
+                if let Some(item) = env.last_mut() {
+                    match key.key {
+                        "name" => item.secret = Some(unquote(key.value)),
+                        "key" => item.key = Some(unquote(key.value)),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    });
+    found
 }
 
 /// Sets the image in the manifest at `path`, creating it from the template if missing.
@@ -262,6 +352,83 @@ spec:
         assert_eq!(
             changed_lines(text, &sidecar),
             [("            image: 'proxy:2'".to_owned(), "            image: 'proxy:3'".to_owned())]
+        );
+    }
+
+    fn secret(namespace: Option<&str>, name: &str, key: &str) -> SecretRef {
+        SecretRef { namespace: namespace.map(str::to_owned), name: name.to_owned(), key: key.to_owned() }
+    }
+
+    #[test]
+    fn the_secrets_workloads_take_a_variable_from() {
+        let text = crate::scaffold::manifest("shop", "statefulset", "shop:0.1.0").expect("renders");
+        assert_eq!(
+            secret_refs(&text, "GDD_MEM_SECRET"),
+            [secret(Some("default"), "doudou-gossip", "GDD_MEM_SECRET")]
+        );
+        assert_eq!(
+            secret_refs(&text, "GDD_MANAGE_PASS"),
+            [secret(Some("default"), "shop-manage", "password")]
+        );
+        assert!(secret_refs(&text, "GDD_MEM_SEED").is_empty(), "a plain value");
+        let text = "\
+kind: Deployment
+metadata:
+  name: a
+spec:
+  template:
+    spec:
+      containers:
+        - name: a
+          env:
+            - valueFrom:
+                secretKeyRef:
+                  key: K
+                  name: \"shared\"   # one for every service
+              name: GDD_MEM_SECRET
+        - name: sidecar
+          env:
+            - name: GDD_MEM_SECRET
+              valueFrom:
+                secretKeyRef: {name: flow, key: K}
+---
+kind: StatefulSet
+metadata:
+  namespace: 'shop'
+spec:
+  template:
+    spec:
+      containers:
+        - name: b
+          env:
+            - name: GDD_MEM_SECRET
+              valueFrom:
+                secretKeyRef:
+                  name: shared
+                  key: K
+            - name: OTHER
+              valueFrom:
+                secretKeyRef:
+                  name: other
+                  key: K
+---
+kind: Secret
+metadata:
+  name: not-a-workload
+spec:
+  template:
+    spec:
+      containers:
+        - env:
+            - name: GDD_MEM_SECRET
+              valueFrom:
+                secretKeyRef:
+                  name: ignored
+                  key: K
+";
+        assert_eq!(
+            secret_refs(text, "GDD_MEM_SECRET"),
+            [secret(None, "shared", "K"), secret(Some("shop"), "shared", "K")]
         );
     }
 

@@ -58,6 +58,135 @@ pub(crate) fn validate_name(name: &str) -> Result<(), CliError> {
     }
 }
 
+/// Rust's keywords, strict and reserved, of every edition: cargo refuses them as package
+/// names, and `Self` cannot name a trait.
+const KEYWORDS: &[&str] = &[
+    "Self", "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do",
+    "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop",
+    "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return", "self", "static",
+    "struct", "super", "trait", "true", "try", "type", "typeof", "unsafe", "unsized", "use", "virtual",
+    "where", "while", "yield",
+];
+
+/// The types and traits of Rust's prelude: a trait of one of these names would hide it from
+/// the scaffolded modules, which use some (`Option`, `String`, `Result`).
+const PRELUDE: &[&str] = &[
+    "AsMut",
+    "AsRef",
+    "Box",
+    "Clone",
+    "Copy",
+    "Default",
+    "DoubleEndedIterator",
+    "Drop",
+    "Eq",
+    "ExactSizeIterator",
+    "Extend",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "From",
+    "FromIterator",
+    "Into",
+    "IntoIterator",
+    "Iterator",
+    "Option",
+    "Ord",
+    "PartialEq",
+    "PartialOrd",
+    "Result",
+    "Send",
+    "Sized",
+    "String",
+    "Sync",
+    "ToOwned",
+    "ToString",
+    "TryFrom",
+    "TryInto",
+    "Unpin",
+    "Vec",
+];
+
+/// The names `src/service.rs` gives besides the trait's, with what they are.
+const SERVICE_NAMES: &[(&str, &str)] = &[
+    ("Greeting", "the struct src/service.rs defines"),
+    ("Error", "doudou's error type, which src/service.rs imports"),
+];
+
+/// Names of binaries that would clash with cargo's directories in `target/debug/`.
+const CARGO_DIRECTORIES: &[&str] = &["build", "deps", "examples", "incremental"];
+
+/// The crates of Rust's standard library.
+const STANDARD_CRATES: &[&str] = &["alloc", "core", "proc-macro", "std", "test"];
+
+/// File names Windows reserves (a crate of that name cannot be checked out or built there).
+const WINDOWS_RESERVED: &[&str] = &[
+    "aux", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8", "com9", "con", "lpt1", "lpt2",
+    "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9", "nul", "prn",
+];
+
+/// The packages a scaffolded service depends on by name: those of its Cargo.toml, and the
+/// proc-macro crate of doudou, a path package as doudou is when the service uses a checkout
+/// (cargo's lock file cannot hold two path packages of one name and version).
+fn dependency_names(env: &Environment<'_>) -> Result<Vec<String>, CliError> {
+    let ctx = context! { crate_name => "service", doudou_dependency => "\"0.1\"" };
+    let manifest = render(env, "Cargo.toml.j2", &ctx)?;
+    let doc: toml::Table =
+        manifest.parse().map_err(|e| CliError::Invalid(format!("template Cargo.toml.j2: {e}")))?;
+    let mut names = vec!["doudou-macros".to_owned()];
+    for table in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        let Some(deps) = doc.get(table).and_then(toml::Value::as_table) else { continue };
+        for (key, spec) in deps {
+            names.push(key.replace('_', "-"));
+            if let Some(package) = spec.get("package").and_then(toml::Value::as_str) {
+                names.push(package.replace('_', "-"));
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// Why a service name (valid by [`validate_name`]) would scaffold a crate that does not build,
+/// if it would: cargo refuses it as a package or binary name, its trait's name is taken in the
+/// scaffolded modules, or a crate the service depends on has it.
+fn unbuildable(name: &str, dependencies: &[String]) -> Option<String> {
+    let trait_name = camel(name);
+    let why = if KEYWORDS.contains(&trait_name.as_str()) {
+        format!("its trait would be named `{trait_name}`, a Rust keyword")
+    } else if KEYWORDS.contains(&name) {
+        format!("`{name}` is a Rust keyword, which cargo refuses as a package name")
+    } else if let Some(dependency) = dependencies.iter().find(|d| *d == name) {
+        format!("the service depends on the crate `{dependency}`, and its own package cannot share that name")
+    } else if STANDARD_CRATES.contains(&name) {
+        format!("`{name}` is a crate of Rust's standard library")
+    } else if CARGO_DIRECTORIES.contains(&name) {
+        format!("cargo refuses `{name}` as a binary name: it clashes with cargo's `target/debug/{name}` directory")
+    } else if WINDOWS_RESERVED.contains(&name) {
+        format!("`{name}` is a file name Windows reserves: the crate could not be checked out or built there")
+    } else if let Some((_, what)) = SERVICE_NAMES.iter().find(|(taken, _)| *taken == trait_name) {
+        format!("its trait would be named `{trait_name}`, the name of {what}")
+    } else if PRELUDE.contains(&trait_name.as_str()) {
+        format!(
+            "its trait would be named `{trait_name}`, which would hide the `{trait_name}` of Rust's prelude"
+        )
+    } else {
+        return None;
+    };
+    Some(why)
+}
+
+/// Refuses a service name (valid by [`validate_name`]) that would scaffold a crate that does
+/// not build, saying why.
+pub(crate) fn check_buildable(name: &str) -> Result<(), CliError> {
+    let dependencies = dependency_names(&environment()?)?;
+    match unbuildable(name, &dependencies) {
+        Some(why) => Err(CliError::Invalid(format!(
+            "{name:?} cannot be a service name: {why}; choose another name (--name sets it)"
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn camel(name: &str) -> String {
     name.split('-')
         .filter(|p| !p.is_empty())
@@ -145,6 +274,7 @@ pub(crate) fn init(
         })?,
     };
     validate_name(&svc)?;
+    check_buildable(&svc)?;
     validate_name(namespace).map_err(|_| CliError::Invalid(format!("invalid --namespace {namespace:?}")))?;
     // Installed from a checkout (`cargo install --path doudou-cli`), the CLI knows where the
     // doudou crate is; otherwise the service depends on the published version.
@@ -228,9 +358,46 @@ mod tests {
         assert_eq!(camel("user-svc"), "UserSvc");
         assert_eq!(camel("hello"), "Hello");
         assert!(validate_name("user-svc").is_ok());
-        for bad in ["User", "1svc", "svc-", "a_b", ""] {
+        for bad in ["User", "1svc", "svc-", "a_b", "", "Self"] {
             assert!(validate_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn names_that_would_not_build() {
+        let dependencies =
+            dependency_names(&environment().expect("templates")).expect("the template's dependencies");
+        assert!(dependencies.iter().any(|d| d == "doudou"), "{dependencies:?}");
+        for (bad, why) in [
+            ("self", "its trait would be named `Self`, a Rust keyword"),
+            ("crate", "`crate` is a Rust keyword"),
+            ("super", "`super` is a Rust keyword"),
+            ("async", "`async` is a Rust keyword"),
+            ("gen", "`gen` is a Rust keyword"),
+            ("doudou", "the crate `doudou`"),
+            ("doudou-macros", "the crate `doudou-macros`"),
+            ("std", "standard library"),
+            ("test", "standard library"),
+            ("build", "`target/debug/build`"),
+            ("nul", "Windows"),
+            ("greeting", "`Greeting`, the name of the struct src/service.rs defines"),
+            ("error", "`Error`, the name of doudou's error type"),
+            ("option", "hide the `Option` of Rust's prelude"),
+            ("fn-mut", "`FnMut`"),
+        ] {
+            let said = unbuildable(bad, &dependencies).unwrap_or_else(|| panic!("{bad} accepted"));
+            assert!(said.contains(why), "{bad}: {said}");
+        }
+        for good in
+            ["selfie", "self-service", "crates", "doudou-shop", "greetings", "errors", "user-svc", "a"]
+        {
+            assert_eq!(unbuildable(good, &dependencies), None, "{good}");
+        }
+        let err = check_buildable("self").expect_err("refused").to_string();
+        assert_eq!(
+            err,
+            "\"self\" cannot be a service name: its trait would be named `Self`, a Rust keyword; choose another name (--name sets it)"
+        );
     }
 
     #[test]

@@ -48,21 +48,42 @@ fn scaffold(name: &str) -> PathBuf {
     dir
 }
 
+/// Writes an executable script `name` into `dir`.
+fn install_script(dir: &Path, name: &str, script: &str) {
+    let path = dir.join(name);
+    std::fs::write(&path, script).expect("write stand-in");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+}
+
 /// A directory of stand-ins that append their argv to `record` and exit with `status`.
 fn stand_ins(programs: &[&str], status: i32) -> (PathBuf, PathBuf) {
     let dir = temp_dir("bin");
     let record = dir.join("record.log");
     for p in programs {
         let script = format!("#!/bin/sh\necho \"{p} $*\" >> '{}'\nexit {status}\n", record.display());
-        let path = dir.join(p);
-        std::fs::write(&path, script).expect("write stand-in");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        }
+        install_script(&dir, p, &script);
     }
     (dir, record)
+}
+
+/// A kubectl stand-in that appends its argv to `record` and what `create` reads on stdin to
+/// `input`; `get` prints `get_prints` and exits with `get_status`, the rest succeed silently:
+/// (directory, record, input).
+fn kubectl_stand_in(get_prints: &str, get_status: i32) -> (PathBuf, PathBuf, PathBuf) {
+    let dir = temp_dir("kubectl");
+    let (record, input) = (dir.join("record.log"), dir.join("input.log"));
+    // Shell built-ins only: the CLI runs it with a PATH of the stand-ins and the Rust toolchain.
+    let script = format!(
+        "#!/bin/sh\necho \"kubectl $*\" >> '{}'\ncase \"$1\" in\n  get) printf '%s' '{get_prints}'; exit {get_status} ;;\n  create) while IFS= read -r line || [ -n \"$line\" ]; do printf '%s\\n' \"$line\"; done >> '{}' ;;\nesac\nexit 0\n",
+        record.display(),
+        input.display()
+    );
+    install_script(&dir, "kubectl", &script);
+    (dir, record, input)
 }
 
 /// `PATH` of the stand-ins in `bin`, and of the Rust toolchain (`push` writes the build
@@ -221,13 +242,45 @@ fn generated_files_pass_hadolint_kubernetes_validate_yamllint_and_checkov() {
     assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/go-doudou/health");
     let env: Vec<&str> =
         container["env"].as_sequence().expect("env").iter().filter_map(|e| e["name"].as_str()).collect();
-    for var in ["GDD_SERVICE_NAME", "GDD_MEM_SEED", "GDD_MEM_HOST", "GDD_MANAGE_USER", "GDD_MANAGE_PASS"] {
+    for var in [
+        "GDD_SERVICE_NAME",
+        "GDD_MEM_SEED",
+        "GDD_MEM_HOST",
+        "GDD_MEM_SECRET",
+        "GDD_MANAGE_USER",
+        "GDD_MANAGE_PASS",
+    ] {
         assert!(env.contains(&var), "{var} missing from {env:?}");
     }
     let statefulset = yaml_docs(&dir.join("billing_statefulset.yaml"));
     assert_eq!(statefulset[1]["spec"]["clusterIP"], "None", "a headless Service");
     assert_eq!(statefulset[0]["spec"]["serviceName"], "billing-headless");
     assert!(statefulset[0]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"].as_i64() > Some(15));
+}
+
+#[test]
+fn the_dockerfile_names_its_images_fully_qualified() {
+    let dir = scaffold("qualified");
+    let dockerfile = std::fs::read_to_string(dir.join("Dockerfile")).expect("read");
+    let images: Vec<&str> = dockerfile
+        .lines()
+        .filter_map(|l| l.strip_prefix("FROM "))
+        .map(|rest| rest.split_whitespace().next().expect("an image"))
+        .collect();
+    assert_eq!(images.len(), 2, "{dockerfile}");
+    for image in &images {
+        // podman and buildah refuse short names: the first component is a registry host.
+        let registry = image.split('/').next().unwrap_or_default();
+        assert!(
+            image.contains('/')
+                && (registry.contains('.') || registry.contains(':') || registry == "localhost"),
+            "{image} is not fully qualified"
+        );
+        assert!(image.rsplit('/').next().is_some_and(|name| name.contains(':')), "{image}: tagged");
+    }
+    assert!(images[0].starts_with("docker.io/library/rust:"), "{images:?}");
+    let out = Command::new(tool("hadolint")).arg(dir.join("Dockerfile")).output().expect("hadolint");
+    assert!(out.status.success(), "hadolint:\n{}", text(&out));
 }
 
 #[test]
@@ -261,6 +314,49 @@ fn init_refuses_bad_names_and_paths() {
         .expect("run");
     assert!(!out.status.success());
     assert!(text(&out).contains("/nonexistent"), "{}", text(&out));
+}
+
+#[test]
+fn init_refuses_names_that_would_not_build() {
+    let root = temp_dir("unbuildable");
+    for (name, why) in [
+        ("self", "its trait would be named `Self`, a Rust keyword"),
+        ("crate", "`crate` is a Rust keyword"),
+        ("super", "`super` is a Rust keyword"),
+        ("fn", "`fn` is a Rust keyword"),
+        ("doudou", "the service depends on the crate `doudou`"),
+        ("doudou-macros", "the crate `doudou-macros`"),
+        ("greeting", "its trait would be named `Greeting`"),
+        ("error", "its trait would be named `Error`"),
+        ("option", "its trait would be named `Option`"),
+        ("std", "standard library"),
+        ("test", "standard library"),
+        ("build", "binary name"),
+        ("con", "Windows"),
+    ] {
+        let dir = root.join(name);
+        let out = Command::new(CLI).arg("init").arg(&dir).output().expect("run");
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {said}");
+        assert!(said.contains(&format!("error: \"{name}\" cannot be a service name: ")), "{name}: {said}");
+        assert!(said.contains(why) && said.contains("; choose another name"), "{name}: {said}");
+        assert!(!dir.exists(), "{name}: nothing written");
+    }
+    let out =
+        Command::new(CLI).arg("init").arg(root.join("fine")).args(["--name", "self"]).output().expect("run");
+    assert_eq!(
+        text(&out).trim(),
+        "error: \"self\" cannot be a service name: its trait would be named `Self`, a Rust keyword; choose another name (--name sets it)"
+    );
+    assert!(!root.join("fine").exists());
+    // `Self` is no lowercase name to begin with.
+    let out = Command::new(CLI).arg("init").arg(root.join("Self")).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("invalid service name \"Self\""), "{}", text(&out));
+    // Names close to those are fine.
+    for name in ["selfie", "doudou-shop", "greetings"] {
+        scaffold(name);
+    }
 }
 
 fn image_of(path: &Path) -> String {
@@ -391,15 +487,112 @@ fn deploy_and_shutdown_run_kubectl() {
         let out = cli_in(&dir, &bin, args);
         assert!(out.status.success(), "{args:?}: {}", text(&out));
     }
+    // This stand-in finds no Secret (`get` prints nothing), so each deploy creates it first.
+    let get = "kubectl get secret doudou-gossip --namespace default --ignore-not-found --output name";
     assert_eq!(
         recorded(&record),
         [
+            get,
+            "kubectl create -f -",
             "kubectl apply -f kube_statefulset.yaml",
+            get,
+            "kubectl create -f -",
             "kubectl apply -f kube_deployment.yaml",
             "kubectl delete -f kube_statefulset.yaml",
             "kubectl delete -f kube_deployment.yaml",
         ]
     );
+}
+
+/// The `GDD_MEM_SECRET` entry of the first container's env in the manifest at `path`.
+fn gossip_secret_env(path: &Path) -> Value {
+    let docs = yaml_docs(path);
+    let env = docs[0]["spec"]["template"]["spec"]["containers"][0]["env"].as_sequence().expect("env").clone();
+    env.into_iter()
+        .find(|e| e["name"] == "GDD_MEM_SECRET")
+        .unwrap_or_else(|| panic!("no GDD_MEM_SECRET in {path:?}"))
+}
+
+#[test]
+fn the_manifests_take_the_gossip_key_from_a_required_secret() {
+    let dir = scaffold("chat");
+    for f in ["chat_deployment.yaml", "chat_statefulset.yaml"] {
+        let env = gossip_secret_env(&dir.join(f));
+        let reference = &env["valueFrom"]["secretKeyRef"];
+        assert_eq!(reference["name"], "doudou-gossip", "{f}: {env:?}");
+        assert_eq!(reference["key"], "GDD_MEM_SECRET", "{f}: {env:?}");
+        // Required: without the Secret the pods do not start, rather than gossip in the clear.
+        assert_ne!(reference["optional"], true, "{f}: {env:?}");
+        assert!(env.get("value").is_none(), "{f}: no literal key: {env:?}");
+    }
+    let readme = std::fs::read_to_string(dir.join("README.md")).expect("read");
+    assert!(readme.contains("doudou-gossip"), "{readme}");
+}
+
+#[test]
+fn deploy_creates_the_gossip_secret_when_it_is_missing() {
+    let dir = scaffold("chat");
+    let (bin, record, input) = kubectl_stand_in("", 0);
+    let mut said = String::new();
+    for _ in 0..2 {
+        let out = cli_in(&dir, &bin, &["deploy"]);
+        assert!(out.status.success(), "{}", text(&out));
+        said.push_str(&text(&out));
+    }
+    let get = "kubectl get secret doudou-gossip --namespace default --ignore-not-found --output name";
+    let round = [get, "kubectl create -f -", "kubectl apply -f chat_statefulset.yaml"];
+    assert_eq!(recorded(&record), [round, round].concat());
+    let input = std::fs::read_to_string(&input).expect("create read a Secret on stdin");
+    let secrets: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&input)
+        .into_iter::<serde_json::Value>()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{e}: {input}"));
+    assert_eq!(secrets.len(), 2, "{input}");
+    let mut keys = Vec::new();
+    for secret in &secrets {
+        assert_eq!(secret["kind"], "Secret", "{secret}");
+        assert_eq!(secret["metadata"]["name"], "doudou-gossip", "{secret}");
+        assert_eq!(secret["metadata"]["namespace"], "default", "{secret}");
+        let key = secret["stringData"]["GDD_MEM_SECRET"].as_str().expect("a GDD_MEM_SECRET").to_owned();
+        // 32 random bytes, in hex.
+        assert!(key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
+        // Neither printed nor on a command line.
+        assert!(!said.contains(&key), "{said}");
+        assert!(!recorded(&record).iter().any(|c| c.contains(&key)));
+        keys.push(key);
+    }
+    assert_ne!(keys[0], keys[1], "a random key each time");
+}
+
+#[test]
+fn deploy_keeps_an_existing_gossip_secret() {
+    let dir = scaffold("chat");
+    let (bin, record, input) = kubectl_stand_in("secret/doudou-gossip", 0);
+    let out = cli_in(&dir, &bin, &["deploy", "-k", "chat_deployment.yaml"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        recorded(&record),
+        [
+            "kubectl get secret doudou-gossip --namespace default --ignore-not-found --output name",
+            "kubectl apply -f chat_deployment.yaml",
+        ]
+    );
+    assert!(!input.exists(), "nothing created");
+}
+
+#[test]
+fn deploy_stops_when_kubectl_cannot_tell_whether_the_secret_exists() {
+    let dir = scaffold("chat");
+    let (bin, record, input) = kubectl_stand_in("", 1);
+    let out = cli_in(&dir, &bin, &["deploy"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("`kubectl get secret doudou-gossip"), "{}", text(&out));
+    assert_eq!(
+        recorded(&record),
+        ["kubectl get secret doudou-gossip --namespace default --ignore-not-found --output name"],
+        "neither created nor applied"
+    );
+    assert!(!input.exists());
 }
 
 #[test]
@@ -511,6 +704,47 @@ fn the_build_context_builds_offline_anywhere() {
     assert!(build_root.join("target/debug/hermetic").is_file());
     let _ = std::fs::remove_dir_all(&copy);
     let _ = std::fs::remove_dir_all(&cargo_home);
+}
+
+#[test]
+fn the_build_context_leaves_out_local_env_files_and_what_dockerignore_excludes() {
+    let dir = scaffold("private");
+    // What must stay out holds a marker; .env.prod may enter.
+    let marker = b"not-for-images";
+    for f in [".env.local", ".env.prod.local", ".env.staging"] {
+        std::fs::write(dir.join(f), format!("# {f}\nGDD_MANAGE_PASS=not-for-images\n")).expect("write");
+    }
+    std::fs::write(dir.join(".env.prod"), "GDD_LOG_LEVEL=warn\n").expect("write");
+    std::fs::create_dir_all(dir.join("src/notes")).expect("dir");
+    for f in ["src/notes/todo.draft", "src/plan.draft", "src/keep.draft"] {
+        std::fs::write(dir.join(f), "draft\n").expect("write");
+    }
+    let mut ignore = std::fs::read_to_string(dir.join(".dockerignore")).expect("read");
+    ignore.push_str(
+        "# drafts stay home, but one\nsrc/**/*.draft\n!src/keep.draft\n/.env.staging\n\
+         # local settings never enter, even brought back\n!.env.local\n!.env.*.local\n",
+    );
+    std::fs::write(dir.join(".dockerignore"), ignore).expect("write");
+    let context = dir.parent().expect("parent").join("context");
+    let out = Command::new(CLI).current_dir(&dir).arg("context").arg(&context).output().expect("run");
+    assert!(out.status.success(), "{}", text(&out));
+    for f in [".env", ".env.prod", "src/main.rs", "src/keep.draft", "Dockerfile", "Cargo.lock"] {
+        assert!(context.join(f).is_file(), "{f} is in the context");
+    }
+    for f in [".env.local", ".env.prod.local", ".env.staging", "src/plan.draft", "src/notes/todo.draft"] {
+        assert!(!context.join(f).exists(), "{f} is not in the context");
+    }
+    for f in files_under(&context).iter().filter(|f| !f.starts_with(context.join("vendor"))) {
+        let bytes = std::fs::read(f).expect("read");
+        assert!(!bytes.windows(marker.len()).any(|w| w == marker), "{} holds a local setting", f.display());
+    }
+
+    // Cargo.lock excluded: refused, as the image could not be built.
+    std::fs::write(dir.join(".dockerignore"), "Cargo.lock\n").expect("write");
+    let out = Command::new(CLI).current_dir(&dir).arg("context").arg(&context).output().expect("run");
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains(".dockerignore excludes Cargo.lock"), "{}", text(&out));
+    remove_service(&dir);
 }
 
 /// `GET /greeting?name=cli` on `port`: the body, or `None` if nothing answers.

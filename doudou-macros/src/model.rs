@@ -83,19 +83,31 @@ fn validate_fn(krate: &syn::Path, item: &syn::Item) -> syn::Result<TokenStream> 
     let mut errors: Option<syn::Error> = None;
     for field in &fields.named {
         let Some(ident) = &field.ident else { continue };
+        let name = || {
+            let own = serde_names(&field.attrs);
+            own.rename.unwrap_or_else(|| {
+                let plain = ident.to_string();
+                let plain = plain.strip_prefix("r#").unwrap_or(&plain);
+                container.rename_all.as_deref().map_or_else(|| plain.to_owned(), |rule| rename(plain, rule))
+            })
+        };
+        // JSON's numbers beyond f32's range deserialize to infinity, which answers as `null`
+        // and no client reads back: refused like any broken rule. (f64 needs nothing: serde_json
+        // refuses numbers beyond its range.)
+        if holds_f32(&field.ty) {
+            let name = name();
+            checks.extend(quote!(#report.finite(#name, &self.#ident);));
+        }
         match rules::parse(&field.attrs) {
             Ok(rules) if rules.is_empty() => {}
             Ok(rules) => {
-                let own = serde_names(&field.attrs);
-                let name = own.rename.unwrap_or_else(|| {
-                    let plain = ident.to_string();
-                    let plain = plain.strip_prefix("r#").unwrap_or(&plain);
-                    container
-                        .rename_all
-                        .as_deref()
-                        .map_or_else(|| plain.to_owned(), |rule| rename(plain, rule))
-                });
-                checks.extend(rules::checks(krate, &rules, &name, &quote!(&self.#ident), &report));
+                checks.extend(rules::checks(
+                    krate,
+                    &rules,
+                    &name(),
+                    (&quote!(&self.#ident), &field.ty),
+                    &report,
+                ));
             }
             Err(e) => match &mut errors {
                 Some(all) => all.combine(e),
@@ -116,6 +128,25 @@ fn validate_fn(krate: &syn::Path, item: &syn::Item) -> syn::Result<TokenStream> 
             #checks
         }
     })
+}
+
+/// Whether `ty` is `f32`, or an `Option` or `Vec` of one (as written: an alias is not seen).
+fn holds_f32(ty: &syn::Type) -> bool {
+    let syn::Type::Path(path) = ty else { return false };
+    let Some(last) = path.path.segments.last() else { return false };
+    if last.ident == "f32" && path.path.segments.len() == 1 {
+        return true;
+    }
+    if last.ident != "Option" && last.ident != "Vec" {
+        return false;
+    }
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) => args.args.iter().any(|arg| match arg {
+            syn::GenericArgument::Type(inner) => holds_f32(inner),
+            _ => false,
+        }),
+        _ => false,
+    }
 }
 
 fn item_attrs(item: &syn::Item) -> Vec<syn::Attribute> {
@@ -244,6 +275,21 @@ mod tests {
         assert!(out.contains("length (\"userName\""), "{out}");
         assert!(out.contains("email (\"mail\""), "{out}");
         assert!(!out.contains("\"plain\""), "{out}");
+    }
+
+    #[test]
+    fn f32_fields_are_checked_to_be_finite_without_a_rule() {
+        let item = quote!(
+            pub struct Parcel {
+                weight_kg: f32,
+                legs: Vec<f32>,
+                volume: Option<f32>,
+                count: u32,
+            }
+        );
+        let out = expand(quote!(), item).expect("expands").to_string();
+        assert_eq!(out.matches(". finite (").count(), 3, "{out}");
+        assert!(out.contains("const VALIDATES : bool = true"), "{out}");
     }
 
     #[test]

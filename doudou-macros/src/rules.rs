@@ -214,13 +214,19 @@ fn as_f64(e: Option<&Expr>) -> TokenStream {
     some(e.map(|e| quote!((#e) as f64)))
 }
 
-/// The calls that check `value` (an expression of a reference to the value) against `rules`,
-/// failing under `field` in `report`.
+/// Whether `ty` is spelt `Option<..>`: a custom rule then checks the value inside, and an
+/// absent one passes.
+pub(crate) fn is_option(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "Option"))
+}
+
+/// The calls that check `value` (an expression of a reference to the value, of the type `ty`)
+/// against `rules`, failing under `field` in `report`.
 pub(crate) fn checks(
     krate: &Path,
     rules: &[Rule],
     field: &str,
-    value: &TokenStream,
+    (value, ty): (&TokenStream, &syn::Type),
     report: &TokenStream,
 ) -> TokenStream {
     let each = rules.iter().map(|rule| {
@@ -247,6 +253,13 @@ pub(crate) fn checks(
             Kind::Contains(p) => quote_spanned!(span=> #report.contains(#field, #value, #p, #message);),
             Kind::Required => quote_spanned!(span=> #report.required(#field, #value, #message);),
             Kind::Nested => quote_spanned!(span=> #report.nested(#field, #value);),
+            // As the validator crate: the function takes `&T` of an `Option<T>`, and is not
+            // called when the value is absent.
+            Kind::Custom(f) if is_option(ty) => quote_spanned! {span=>
+                if let ::core::option::Option::Some(__doudou_some) = #value {
+                    #report.custom(#field, #f(__doudou_some), #message);
+                }
+            },
             Kind::Custom(f) => quote_spanned!(span=> #report.custom(#field, #f(#value), #message);),
         }
     });
@@ -301,12 +314,26 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_rule_on_an_option_checks_what_is_inside() {
+        let rules = rules_of(syn::parse_quote!(#[validate(custom(function = "check"))])).expect("parses");
+        let krate: Path = syn::parse_quote!(::doudou);
+        let ty: syn::Type = syn::parse_quote!(Option<String>);
+        let code = checks(&krate, &rules, "nick", (&quote!(&self.nick), &ty), &quote!(r)).to_string();
+        assert!(
+            code.contains("if let :: core :: option :: Option :: Some (__doudou_some) = & self . nick"),
+            "{code}"
+        );
+        assert!(code.contains("check (__doudou_some)"), "{code}");
+    }
+
+    #[test]
     fn the_validator_spelling_is_read() {
         let rules = rules_of(syn::parse_quote!(#[validate(length(min = 1, max = 64), email, range(min = -5, max = "MAX"), regex(pattern = r"^\d+$", message = "digits"), custom(function = "check"), nested)]))
             .expect("parses");
         assert_eq!(rules.len(), 6);
         let krate: Path = syn::parse_quote!(::doudou);
-        let code = checks(&krate, &rules, "name", &quote!(&self.name), &quote!(r)).to_string();
+        let ty: syn::Type = syn::parse_quote!(String);
+        let code = checks(&krate, &rules, "name", (&quote!(&self.name), &ty), &quote!(r)).to_string();
         for part in [
             "r . length",
             "r . email",

@@ -146,6 +146,13 @@ impl Metrics {
             "doudou_trace_spans_lost_total",
             "Spans the OTLP backend did not take (it was down, slow or refused them).",
         )?)))?;
+        registry.register(Box::new(GossipRefused(prometheus::IntCounterVec::new(
+            Opts::new(
+                "doudou_gossip_refused_total",
+                "Gossip connections, stream messages and packets refused, by reason.",
+            ),
+            &["reason"],
+        )?)))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(ProcessMetrics(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -200,6 +207,27 @@ impl Collector for SpansLost {
     fn collect(&self) -> Vec<MetricFamily> {
         self.0.reset();
         self.0.inc_by(crate::trace::spans_lost());
+        self.0.collect()
+    }
+}
+
+/// Reads what the gossip guard refused when scraped (counted process-wide, as gossip runs
+/// before and beside any server).
+struct GossipRefused(prometheus::IntCounterVec);
+
+impl Collector for GossipRefused {
+    fn desc(&self) -> Vec<&Desc> {
+        self.0.desc()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        use crate::registry::guard::{refusals, Refusal};
+        for why in Refusal::ALL {
+            if let Ok(counter) = self.0.get_metric_with_label_values(&[why.label()]) {
+                counter.reset();
+                counter.inc_by(refusals(why));
+            }
+        }
         self.0.collect()
     }
 }

@@ -19,7 +19,7 @@ use crate::admission::Admission;
 use crate::body::Body;
 use crate::deadline::Deadline;
 use crate::metrics::UNMATCHED;
-use crate::request::{bad_percent_encoding, percent_decode_strict, too_large, Request};
+use crate::request::{bad_percent_encoding, percent_decode_strict, too_large, BodyLimits, Request};
 use crate::request_id::Scanned;
 use crate::service::{BoxFuture, Service};
 use crate::{reply, Error};
@@ -67,8 +67,7 @@ struct Inner {
     /// Whether each of `services` is a business service.
     business: Vec<bool>,
     admission: Option<Admission>,
-    max_body: u64,
-    read_timeout: Duration,
+    body_limits: BodyLimits,
     write_timeout: Duration,
 }
 
@@ -92,8 +91,12 @@ impl Router {
     /// The routes of `mounts`, with the root path, body limit and timeouts of `config`.
     pub(crate) fn new(mounts: Vec<Mount>, config: &crate::Config) -> Result<Self, RouteError> {
         let root = config.route_root_path.as_str();
-        let (max_body, read_timeout, write_timeout) =
-            (config.max_body_size, config.read_timeout, config.write_timeout);
+        let body_limits = BodyLimits {
+            max_size: config.max_body_size,
+            read_timeout: config.read_timeout,
+            max_parts: config.max_form_parts,
+        };
+        let write_timeout = config.write_timeout;
         let mut matcher: matchit::Router<usize> = matchit::Router::new();
         let mut endpoints: Vec<Endpoint> = Vec::new();
         let mut services = Vec::new();
@@ -150,8 +153,7 @@ impl Router {
                 services,
                 business,
                 admission: Admission::new(&config.limits),
-                max_body,
-                read_timeout,
+                body_limits,
                 write_timeout,
             }),
         })
@@ -224,8 +226,8 @@ impl Router {
             return RouteFuture::ready(resp, route);
         };
         // The declared Content-Length, as hyper parsed it.
-        if http_body::Body::size_hint(req.body()).lower() > inner.max_body {
-            return RouteFuture::ready(reply::error(&too_large(inner.max_body)), route);
+        if http_body::Body::size_hint(req.body()).lower() > inner.body_limits.max_size {
+            return RouteFuture::ready(reply::error(&too_large(inner.body_limits.max_size)), route);
         }
         let mut decoded = Vec::new();
         for (name, value) in params.iter().flat_map(matchit::Params::iter) {
@@ -234,7 +236,7 @@ impl Router {
             };
             decoded.push((name.to_owned(), value.into_owned()));
         }
-        let ctx = Request::new(req, decoded, remote, scanned, inner.max_body, inner.read_timeout);
+        let ctx = Request::new(req, decoded, remote, scanned, inner.body_limits);
         let mut call = inner.services[target.service].call(target.route, ctx);
         if let Some(admission) = inner.admission.as_ref().filter(|_| inner.business[target.service]) {
             call = match admission.admit(call) {

@@ -233,7 +233,7 @@ fn binders(krate: &syn::Path, m: &Method) -> TokenStream {
             return binder;
         }
         let (value, report) = (quote!(__doudou_value), quote!(__doudou_report));
-        let checks = rules::checks(krate, &p.rules, &name, &value, &report);
+        let checks = rules::checks(krate, &p.rules, &name, (&value, ty), &report);
         let doc = rules::doc_rules(krate, &p.rules);
         quote! {
             #krate::__private::checked(

@@ -13,7 +13,7 @@ use crate::client::Client;
 use crate::openapi::ApiBuilder;
 use crate::reply;
 use crate::request::Request;
-use crate::service::{BoxFuture, Route};
+use crate::service::{BoxFuture, Route, Verb};
 use crate::validate::Report;
 use crate::ServiceError;
 
@@ -115,9 +115,12 @@ impl<T: Send + Sync + 'static> Handler<T> {
         V: Send,
     {
         let Self { mut request, service } = self;
-        let (_, binders) = endpoint.parts();
+        let (route, binders) = endpoint.parts();
+        // As Go's ParseForm: only these verbs carry a body to read; on the others it is left
+        // unread, whatever it holds.
+        let reads_body = matches!(route.verb, Verb::Post | Verb::Put | Verb::Patch);
         Box::pin(async move {
-            if request.has_body() {
+            if reads_body && request.has_body() {
                 if let Err(e) = request.load_body().await {
                     return reply::error(&e);
                 }

@@ -119,6 +119,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// `GDD_MAX_BODY_SIZE`: larger request bodies get 413.
     pub max_body_size: u64,
+    /// `GDD_MAX_FORM_PARTS`: forms (urlencoded or multipart) with more fields get 413.
+    pub max_form_parts: usize,
     /// `GDD_MAX_CONNECTIONS`: connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
     /// `GDD_ENABLE_RESPONSE_GZIP`.
@@ -131,7 +133,7 @@ pub struct Config {
     pub manage_pass: String,
     /// `GDD_SERVICE_DISCOVERY_MODE`.
     pub discovery_mode: DiscoveryMode,
-    /// `GDD_WEIGHT`: load-balancing weight, at least 1.
+    /// `GDD_WEIGHT`: load-balancing weight, 1 to 100.
     pub weight: u32,
     /// The `GDD_MEM_*` gossip settings.
     pub mem: MemConfig,
@@ -194,6 +196,10 @@ use resilience::{parse_client, parse_limits};
 pub use resilience::{ClientConfig, LimitsConfig};
 use values::*;
 
+/// The largest load-balancing weight (`GDD_WEIGHT`); a weight another member gossips is clamped
+/// to 1..=`MAX_WEIGHT`, so that no member can claim every call.
+pub const MAX_WEIGHT: u32 = 100;
+
 const DEFAULTS: &[(&str, &str)] = &[
     ("GDD_ENV", "dev"),
     ("GDD_HOST", ""),
@@ -207,6 +213,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("GDD_WRITE_TIMEOUT", "15s"),
     ("GDD_IDLE_TIMEOUT", "60s"),
     ("GDD_MAX_BODY_SIZE", "4MiB"),
+    ("GDD_MAX_FORM_PARTS", "1000"),
     ("GDD_MAX_CONNECTIONS", "10000"),
     ("GDD_MAX_INFLIGHT", "0"),
     ("GDD_MAX_WAIT", "0s"),
@@ -341,6 +348,12 @@ impl Config {
                 "a size such as 4MiB, 512KiB or 1048576",
                 parse_size,
             )?,
+            max_form_parts: parse(
+                "GDD_MAX_FORM_PARTS",
+                get("GDD_MAX_FORM_PARTS"),
+                "a positive integer",
+                |v| v.parse().ok().filter(|n| *n >= 1),
+            )?,
             enable_response_gzip: parse_bool("GDD_ENABLE_RESPONSE_GZIP", get("GDD_ENABLE_RESPONSE_GZIP"))?,
             manage_enable: parse_bool("GDD_MANAGE_ENABLE", get("GDD_MANAGE_ENABLE"))?,
             manage_user: get("GDD_MANAGE_USER").to_owned(),
@@ -355,8 +368,8 @@ impl Config {
                     _ => None,
                 },
             )?,
-            weight: parse("GDD_WEIGHT", get("GDD_WEIGHT"), "an integer of at least 1", |v| {
-                v.parse().ok().filter(|w| *w >= 1)
+            weight: parse("GDD_WEIGHT", get("GDD_WEIGHT"), "an integer from 1 to 100", |v| {
+                v.parse().ok().filter(|w| (1..=MAX_WEIGHT).contains(w))
             })?,
             mem: parse_mem(&get)?,
             limits: parse_limits(&get)?,

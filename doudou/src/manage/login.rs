@@ -72,11 +72,16 @@ impl Guard {
         let (count, locked) = {
             let mut map = self.by_address.lock().ok()?;
             if map.len() >= MAX_TRACKED && !map.contains_key(&ip) {
-                map.retain(|_, f| {
-                    f.locked_until.is_some_and(|u| u > now) || now.duration_since(f.last) < LOCKOUT
-                });
+                let locked = |f: &Failures| f.locked_until.is_some_and(|u| u > now);
+                map.retain(|_, f| locked(f) || now.duration_since(f.last) < LOCKOUT);
                 if map.len() >= MAX_TRACKED {
-                    map.clear();
+                    // Counts go first: a lockout stays however many other addresses arrive
+                    // (clearing everything let a flood from many addresses free them all).
+                    map.retain(|_, f| locked(f));
+                }
+                if map.len() >= MAX_TRACKED {
+                    // As many addresses locked out as are tracked: this one is not counted.
+                    return None;
                 }
             }
             let entry = map.entry(ip).or_insert(Failures { count: 0, last: now, locked_until: None });
@@ -161,6 +166,20 @@ mod tests {
         guard.failed(other);
         guard.succeeded(other);
         assert!(guard.locked_out(guesser).is_some());
+    }
+
+    #[test]
+    fn a_lockout_outlasts_a_flood_from_other_addresses() {
+        let guard = Guard::default();
+        let locked: IpAddr = [10, 0, 0, 1].into();
+        for _ in 0..MAX_FAILURES {
+            guard.failed(locked);
+        }
+        assert!(guard.locked_out(locked).is_some());
+        for i in 0..(MAX_TRACKED as u32 + 50) {
+            guard.failed(IpAddr::from((0x0b00_0000 + i).to_be_bytes()));
+        }
+        assert!(guard.locked_out(locked).is_some(), "10,050 other addresses do not lift the lockout");
     }
 
     #[test]

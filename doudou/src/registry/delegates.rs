@@ -17,6 +17,10 @@ use super::{Member, Members, Meta};
 pub(super) struct CidrGuard {
     pub(super) allowed: Arc<Vec<ipnet::IpNet>>,
     pub(super) own: IpAddr,
+    /// This node's name and gossip address: a peer's state listing another node under this
+    /// name is refused (a name conflict, see [`Refused::NameTaken`]).
+    pub(super) name: Arc<str>,
+    pub(super) advertise: SocketAddr,
 }
 
 impl CidrGuard {
@@ -28,6 +32,19 @@ impl CidrGuard {
 #[derive(Debug, thiserror::Error)]
 #[error("{0} is outside GDD_MEM_CIDRS_ALLOWED")]
 pub(super) struct Outsider(SocketAddr);
+
+/// Why this node refused a peer's state.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Refused {
+    /// A node outside the allowed CIDRs.
+    #[error(transparent)]
+    Outsider(#[from] Outsider),
+    /// Another live node has this node's name.
+    #[error(
+        "another node at {other} is named {name:?}: two processes share GDD_MEM_NAME (or this node's previous run is not yet declared dead); give each process its own GDD_MEM_NAME"
+    )]
+    NameTaken { name: String, other: SocketAddr },
+}
 
 impl AliveDelegate for CidrGuard {
     type Id = NodeId;
@@ -48,17 +65,22 @@ impl AliveDelegate for CidrGuard {
 impl MergeDelegate for CidrGuard {
     type Id = NodeId;
     type Address = SocketAddr;
-    type Error = Outsider;
+    type Error = Refused;
 
-    async fn notify_merge(&self, peers: Arc<[NodeState<NodeId, SocketAddr>]>) -> Result<(), Outsider> {
+    async fn notify_merge(&self, peers: Arc<[NodeState<NodeId, SocketAddr>]>) -> Result<(), Refused> {
         if !self.allows(self.own) {
             tracing::error!(own = %self.own, "this node's gossip address is outside GDD_MEM_CIDRS_ALLOWED: no peer accepts it");
-            return Err(Outsider(SocketAddr::new(self.own, 0)));
+            return Err(Outsider(SocketAddr::new(self.own, 0)).into());
+        }
+        if let Some(twin) = peers.iter().find(|p| {
+            p.id().as_ref() == &*self.name && *p.address() != self.advertise && p.state().is_alive()
+        }) {
+            return Err(Refused::NameTaken { name: self.name.to_string(), other: *twin.address() });
         }
         match peers.iter().find(|p| !self.allows(p.address().ip())) {
             Some(outsider) => {
                 tracing::warn!(node = %outsider.id(), addr = %outsider.address(), "refusing to merge with a node outside GDD_MEM_CIDRS_ALLOWED");
-                Err(Outsider(*outsider.address()))
+                Err(Outsider(*outsider.address()).into())
             }
             None => Ok(()),
         }

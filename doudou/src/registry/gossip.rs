@@ -4,8 +4,9 @@
 //! memberlist 0.8.5 traps handled here: `members()` keeps dead and left nodes for a while, so
 //! the registry is driven by events and `online_members()`; a primary key alone leaves gossip in
 //! plain text, so the encryption algorithm and both verify flags are set too; the CIDR policy
-//! filters inbound traffic only, so an alive-delegate refuses outsiders on every node and a
-//! node only counts as joined once a peer accepted it; dropping the handle does not stop the
+//! filters alive messages only, so an alive-delegate refuses outsiders on every node, a node
+//! only counts as joined once a peer accepted it, and the guard of the TCP port (see `guard`)
+//! closes outsiders' connections and bounds what any connection can make this node buffer; dropping the handle does not stop the
 //! node, so shutdown leaves first and then shuts down; `dead_node_reclaim_time` lets a restarted
 //! pod come back under its name with a new address.
 
@@ -17,16 +18,17 @@ use memberlist::delegate::{CompositeDelegate, VoidDelegate};
 use memberlist::net::NetTransportOptions;
 use memberlist::proto::MaybeResolvedAddress;
 use memberlist::proto::{CIDRsPolicy, ChecksumAlgorithm, EncryptionAlgorithm, Label, NodeId, SecretKey};
-use memberlist::tokio::{TokioNetTransport, TokioSocketAddrResolver, TokioTcp};
+use memberlist::tokio::{TokioNetTransport, TokioSocketAddrResolver};
 use memberlist::{Memberlist, Options};
 use sha2::Digest;
 use tokio_util::sync::CancellationToken;
 
+use super::guard::{Guarded, Rules};
 use super::{Member, Members, Meta};
 use crate::config::Config;
 use crate::service::BuildInfo;
 
-type Transport = TokioNetTransport<NodeId, TokioSocketAddrResolver, TokioTcp>;
+type Transport = TokioNetTransport<NodeId, TokioSocketAddrResolver, Guarded>;
 type Delegate = CompositeDelegate<
     NodeId,
     SocketAddr,
@@ -159,7 +161,10 @@ impl Gossip {
         build: BuildInfo,
     ) -> Result<Arc<Self>, GossipError> {
         let mem = &config.mem;
-        let name = if mem.name.is_empty() { super::hostname() } else { mem.name.clone() };
+        // By default the host name and the HTTP port: unique among the processes of one host,
+        // and as stable across restarts as the host name (a StatefulSet's pod).
+        let name =
+            if mem.name.is_empty() { format!("{}-{http_port}", super::hostname()) } else { mem.name.clone() };
         let id =
             NodeId::new(&name).map_err(|e| GossipError::Config(format!("GDD_MEM_NAME={name:?}: {e}")))?;
         let ip = advertise_ip(config).await?;
@@ -168,6 +173,14 @@ impl Gossip {
         let bind =
             if ip.is_loopback() { advertise } else { SocketAddr::new(IpAddr::from([0, 0, 0, 0]), port) };
 
+        if mem.secret.is_empty() && config.is_production() {
+            tracing::warn!(
+                "GDD_ENV={} and no GDD_MEM_SECRET: gossip is plain text and open, so anyone who reaches \
+                 GDD_MEM_PORT can list the members, join, announce instances of any service and take \
+                 their calls; set GDD_MEM_SECRET (the same on every member), and GDD_MEM_CIDRS_ALLOWED",
+                config.env
+            );
+        }
         let meta = Meta::of(config, http_port, build);
         let size = serde_json::to_vec(&meta).map(|v| v.len()).unwrap_or(usize::MAX);
         if size > memberlist::META_MAX_SIZE {
@@ -177,9 +190,14 @@ impl Gossip {
             )));
         }
         let meta = Arc::new(RwLock::new(meta));
-        let members = Arc::new(Members::new(mem.probe_interval, mem.probe_timeout, mem.suspicion_mult));
+        let members =
+            Arc::new(Members::new(&name, mem.probe_interval, mem.probe_timeout, mem.suspicion_mult));
 
-        let mut transport = NetTransportOptions::<NodeId, TokioSocketAddrResolver, TokioTcp>::new(id)
+        let rules = Arc::new(Rules::new(mem.cidrs_allowed.clone(), Arc::clone(&members.count)));
+        let mut transport =
+            NetTransportOptions::<NodeId, TokioSocketAddrResolver, Guarded>::with_stream_layer_options(
+                id, rules,
+            )
             .with_advertise_address(advertise);
         transport.add_bind_address(bind);
         if !mem.cidrs_allowed.is_empty() {
@@ -215,7 +233,12 @@ impl Gossip {
                 .with_gossip_verify_outgoing(true);
         }
 
-        let guard = CidrGuard { allowed: Arc::new(mem.cidrs_allowed.clone()), own: ip };
+        let guard = CidrGuard {
+            allowed: Arc::new(mem.cidrs_allowed.clone()),
+            own: ip,
+            name: Arc::from(name.as_str()),
+            advertise,
+        };
         let delegate = CompositeDelegate::new()
             .with_alive_delegate(guard.clone())
             .with_merge_delegate(guard)
@@ -241,6 +264,9 @@ impl Gossip {
         tracing::info!(node = %gossip.name, gossip = %advertise, seeds = ?mem.seeds, "gossip started");
         if !mem.seeds.is_empty() {
             tokio::spawn(join_seeds(gossip.clone(), mem.seeds.clone()));
+        }
+        if !mem.probe_interval.is_zero() {
+            tokio::spawn(confirm_overdue(gossip.clone(), mem.probe_interval, mem.probe_timeout));
         }
         Ok(gossip)
     }
@@ -272,8 +298,8 @@ impl Gossip {
 
     /// Changes this node's weight and gossips it.
     pub async fn set_weight(&self, weight: u32) -> Result<(), GossipError> {
-        if weight == 0 {
-            return Err(GossipError::Update("a weight is at least 1".to_owned()));
+        if !(1..=crate::config::MAX_WEIGHT).contains(&weight) {
+            return Err(GossipError::Update(format!("a weight is from 1 to {}", crate::config::MAX_WEIGHT)));
         }
         if let Ok(mut m) = self.meta.write() {
             m.weight = weight;
@@ -308,32 +334,89 @@ impl Gossip {
     }
 }
 
-/// Joins the seeds until a peer accepts this node, and again whenever it is left alone (a seed
-/// restarted, a partition healed). HTTP serves meanwhile.
+/// Joins the seeds until a peer accepts this node; then, every few seconds, joins again any
+/// seed that is not an alive member: a seed that restarted alone, or the other side of a
+/// partition that healed (memberlist itself never contacts a member it declared dead again,
+/// so two sides of a partition longer than `GDD_MEM_DEAD_TIMEOUT` would stay apart). HTTP
+/// serves meanwhile.
 async fn join_seeds(gossip: Arc<Gossip>, seeds: Vec<String>) {
     let mut backoff = Duration::from_millis(200);
+    let mut in_cluster = false;
     loop {
-        if gossip.list.num_online_members().await <= 1 {
-            let addrs = resolve_seeds(&seeds, gossip.advertise).await;
-            let mut joined = Vec::new();
-            // One seed at a time: join_many's future is not Send in memberlist 0.8.5.
-            for addr in &addrs {
-                match gossip.list.join(MaybeResolvedAddress::resolved(*addr)).await {
-                    Ok(a) => joined.push(a),
-                    Err(e) => tracing::warn!(seed = %addr, error = %e, "cannot join this seed; retrying"),
+        let online: Vec<SocketAddr> =
+            gossip.list.online_members().await.iter().map(|m| *m.address()).collect();
+        let alone = online.len() <= 1;
+        // A seed that came back (restarted, or unfrozen, and refuted its death) is joined too:
+        // its refutation makes it a member again here, but it learns this side's members only
+        // from a state sync.
+        let arrived = gossip.members.take_arrived();
+        let missing: Vec<SocketAddr> = resolve_seeds(&seeds, gossip.advertise)
+            .await
+            .into_iter()
+            .filter(|seed| alone || !online.contains(seed) || in_cluster && arrived.contains(seed))
+            .collect();
+        let mut joined = Vec::new();
+        // One seed at a time: join_many's future is not Send in memberlist 0.8.5.
+        for addr in &missing {
+            match gossip.list.join(MaybeResolvedAddress::resolved(*addr)).await {
+                Ok(a) => joined.push(a),
+                Err(e) if e.to_string().contains("GDD_MEM_NAME") => {
+                    tracing::error!(seed = %addr, error = %e, "cannot join the cluster: name conflict; retrying")
                 }
+                Err(e) if alone => {
+                    tracing::warn!(seed = %addr, error = %e, "cannot join this seed; retrying")
+                }
+                Err(e) => tracing::debug!(seed = %addr, error = %e, "a seed is still out of reach"),
             }
-            if !joined.is_empty() {
+        }
+        if !joined.is_empty() {
+            if in_cluster {
+                tracing::info!(seeds = ?joined, "joined seeds that were apart from the cluster");
+            } else {
                 tracing::info!(seeds = ?joined, "joined the cluster");
             }
-        } else {
-            backoff = Duration::from_secs(5);
+        }
+        in_cluster = in_cluster || !alone || !joined.is_empty();
+        if !alone {
+            backoff = REJOIN_EVERY;
         }
         tokio::select! {
             () = gossip.stop.cancelled() => return,
             () = tokio::time::sleep(backoff) => {}
         }
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        backoff = (backoff * 2).min(REJOIN_EVERY);
+    }
+}
+
+/// How often a node in a cluster joins again the seeds that are not members.
+const REJOIN_EVERY: Duration = Duration::from_secs(5);
+
+/// Every probe interval, pings the members whose acknowledgement is most overdue (a few, see
+/// [`Members::overdue`]) and notes memberlist's health score, so that a member's status does
+/// not wait for memberlist's round robin to come back to it.
+async fn confirm_overdue(gossip: Arc<Gossip>, interval: Duration, timeout: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = gossip.stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        gossip.members.health.store(gossip.list.health_score(), std::sync::atomic::Ordering::Relaxed);
+        let overdue = gossip.members.overdue();
+        let pings = overdue.into_iter().filter_map(|name| {
+            let addr = gossip.members.gossip_address(&name)?;
+            let id = NodeId::new(&name).ok()?;
+            let list = &gossip.list;
+            let members = &gossip.members;
+            Some(async move {
+                let ping = list.ping(memberlist::proto::Node::new(id, addr));
+                if let Ok(Ok(_)) = tokio::time::timeout(timeout, ping).await {
+                    members.heard_from(&name);
+                }
+            })
+        });
+        futures_util::future::join_all(pings).await;
     }
 }
 

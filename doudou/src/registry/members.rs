@@ -15,7 +15,7 @@ pub struct Members {
     by_name: RwLock<BTreeMap<String, Member>>,
     by_service: RwLock<std::collections::HashMap<String, Arc<Vec<Member>>>>,
     /// How many members there are, for the suspect threshold.
-    count: std::sync::atomic::AtomicUsize,
+    pub(super) count: Arc<std::sync::atomic::AtomicUsize>,
     /// When each member last showed it is alive (joined, updated, acknowledged a probe).
     pub(super) heard: Mutex<HashMap<String, Instant>>,
     /// Members removed by memberlist, kept for the registry a while, newest last.
@@ -25,14 +25,30 @@ pub struct Members {
     /// The shortest silence after which memberlist can declare a member dead (its minimum
     /// suspicion timeout, `GDD_MEM_SUSPICION_MULT` probe intervals).
     failure_silence: Duration,
+    /// This node's name: alive as long as it can say so, and never probed.
+    local: String,
+    /// memberlist's health score of this node (0 healthy): its probe rounds stretch by it.
+    pub(super) health: std::sync::atomic::AtomicUsize,
+    /// Gossip addresses of members that joined, for [`Members::take_arrived`].
+    arrived: Mutex<Vec<std::net::SocketAddr>>,
 }
 
+/// Members whose acknowledgement is overdue that a node pings itself, per probe interval
+/// (see [`Members::overdue`]).
+pub(super) const CONFIRMS_PER_INTERVAL: usize = 4;
+
 impl Members {
-    /// An empty member list whose liveness is judged by memberlist's probe timing.
-    pub(crate) fn new(probe_interval: Duration, probe_timeout: Duration, suspicion_mult: usize) -> Self {
+    /// An empty member list of the node `local`, whose liveness is judged by memberlist's
+    /// probe timing.
+    pub(crate) fn new(
+        local: &str,
+        probe_interval: Duration,
+        probe_timeout: Duration,
+        suspicion_mult: usize,
+    ) -> Self {
         let failure_silence =
             probe_interval.saturating_mul(u32::try_from(suspicion_mult).unwrap_or(u32::MAX));
-        Self { probe_interval, probe_timeout, failure_silence, ..Self::default() }
+        Self { probe_interval, probe_timeout, failure_silence, local: local.to_owned(), ..Self::default() }
     }
 
     /// Notes that `name` showed it is alive now.
@@ -47,13 +63,24 @@ impl Members {
         }
     }
 
-    /// How long a member may go without acknowledging a probe: memberlist probes one member
-    /// per probe interval, in a shuffled round, so at most two rounds and a probe timeout pass
-    /// between two acknowledged probes of a healthy member; a third round is slack for a busy
-    /// machine.
+    /// How long a member may go without acknowledging a probe before it is suspect.
+    ///
+    /// memberlist probes one member per probe interval, round robin, so in a cluster of n it
+    /// probes each only every n-1 intervals; and this node confirms the members most overdue
+    /// itself, [`CONFIRMS_PER_INTERVAL`] an interval (see [`Members::overdue`]). A healthy
+    /// member is thus acknowledged at least every `ceil((n-1)/(1+C))` intervals; two of those and
+    /// two intervals of slack, stretched as memberlist stretches this node's probes while it is
+    /// unwell (its health score), plus a probe timeout. Shorter than memberlist's own time to
+    /// declare a member dead up to about 30 members; past that, a member may go from alive to
+    /// dead without being seen suspect here.
     fn suspect_after(&self, members: usize) -> Duration {
-        let others = u32::try_from(members.saturating_sub(1).max(1)).unwrap_or(u32::MAX);
-        self.probe_interval.saturating_mul(others.saturating_mul(3)) + self.probe_timeout
+        let others = members.saturating_sub(1).max(1);
+        let rounds = others.div_ceil(1 + CONFIRMS_PER_INTERVAL);
+        let intervals = u32::try_from(2 * rounds + 2).unwrap_or(u32::MAX);
+        let health =
+            u32::try_from(self.health.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(u32::MAX);
+        self.probe_interval.saturating_mul(intervals).saturating_mul(health.saturating_add(1))
+            + self.probe_timeout
     }
 
     fn status_of(
@@ -62,11 +89,34 @@ impl Members {
         heard: &HashMap<String, Instant>,
         suspect_after: Duration,
     ) -> &'static str {
+        if name == self.local {
+            return ALIVE;
+        }
         match heard.get(name) {
             Some(at) if !self.probe_interval.is_zero() && at.elapsed() > suspect_after => SUSPECT,
             _ => ALIVE,
         }
     }
+
+    /// The gossip address of the member `name`.
+    pub(super) fn gossip_address(&self, name: &str) -> Option<std::net::SocketAddr> {
+        self.by_name.read().ok()?.get(name)?.gossip_address.parse().ok()
+    }
+
+    /// The members (not this node) unheard of for more than two probe intervals, most overdue
+    /// first, at most [`CONFIRMS_PER_INTERVAL`]: those this node pings itself now.
+    pub(super) fn overdue(&self) -> Vec<String> {
+        let Ok(heard) = self.heard.lock() else { return Vec::new() };
+        let limit = self.probe_interval.saturating_mul(2);
+        let mut late: Vec<(&String, Instant)> = heard
+            .iter()
+            .filter(|(name, at)| **name != self.local && at.elapsed() > limit)
+            .map(|(n, at)| (n, *at))
+            .collect();
+        late.sort_by_key(|(_, at)| *at);
+        late.into_iter().take(CONFIRMS_PER_INTERVAL).map(|(name, _)| name.clone()).collect()
+    }
+
     fn changed(&self, map: &BTreeMap<String, Member>) {
         self.count.store(map.len(), std::sync::atomic::Ordering::Relaxed);
         let mut grouped: std::collections::HashMap<String, Vec<Member>> = std::collections::HashMap::new();
@@ -89,10 +139,19 @@ impl Members {
         if let Ok(mut departed) = self.departed.lock() {
             departed.retain(|(m, _)| m.name != member.name);
         }
+        let gossip_address = member.gossip_address.parse().ok();
         if let Ok(mut map) = self.by_name.write() {
-            map.insert(member.name.clone(), member);
+            let new = map.insert(member.name.clone(), member).is_none();
             self.changed(&map);
+            if let (true, Some(addr), Ok(mut arrived)) = (new, gossip_address, self.arrived.lock()) {
+                arrived.push(addr);
+            }
         }
+    }
+
+    /// The gossip addresses of the members that joined (or came back) since the last call.
+    pub(super) fn take_arrived(&self) -> Vec<std::net::SocketAddr> {
+        self.arrived.lock().map(|mut a| std::mem::take(&mut *a)).unwrap_or_default()
     }
 
     /// Removes a member memberlist declared dead or gone: `dead` if it had stopped answering

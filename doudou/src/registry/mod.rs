@@ -6,6 +6,7 @@
 
 mod delegates;
 mod gossip;
+pub(crate) mod guard;
 mod members;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -177,7 +178,8 @@ impl Member {
             gossip_address: gossip.to_string(),
             base_url,
             address,
-            weight: meta.weight,
+            // A member's own word: one that claimed a huge weight would take every call.
+            weight: meta.weight.clamp(1, crate::config::MAX_WEIGHT),
             version: meta.version.clone(),
             git_commit: meta.commit.clone(),
             build_time: meta.built.clone(),

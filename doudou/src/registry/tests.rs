@@ -37,7 +37,7 @@ fn departed_status(members: &Members, name: &str) -> &'static str {
 fn a_member_heard_within_the_minimum_suspicion_timeout_left_and_a_silent_one_died() {
     // 200 ms probes, suspicion multiplier 20: memberlist declares no one dead before 4 s
     // of silence, however slow this machine's probe rounds run.
-    let members = Members::new(Duration::from_millis(200), Duration::from_millis(100), 20);
+    let members = Members::new("this-node", Duration::from_millis(200), Duration::from_millis(100), 20);
     for name in ["slow-prober", "gone", "frozen"] {
         members.upsert(member(name));
     }
@@ -54,7 +54,7 @@ fn a_member_heard_within_the_minimum_suspicion_timeout_left_and_a_silent_one_die
 
 #[test]
 fn a_member_that_announces_its_leave_is_left_at_once_and_given_to_no_client() {
-    let members = Members::new(Duration::from_millis(200), Duration::from_millis(100), 20);
+    let members = Members::new("this-node", Duration::from_millis(200), Duration::from_millis(100), 20);
     members.upsert(member("staying"));
     members.upsert(member("going"));
     assert_eq!(members.of_service("hello").len(), 2);
@@ -70,13 +70,13 @@ fn a_member_that_announces_its_leave_is_left_at_once_and_given_to_no_client() {
 
 #[test]
 fn clients_are_not_given_suspect_members_unless_all_are() {
-    let members = Members::new(Duration::from_millis(200), Duration::from_millis(100), 4);
+    let members = Members::new("this-node", Duration::from_millis(200), Duration::from_millis(100), 4);
     for name in ["a", "b", "c"] {
         members.upsert(member(name));
     }
     let names = |m: Arc<Vec<Member>>| m.iter().map(|m| m.name.clone()).collect::<Vec<_>>();
     assert_eq!(names(members.answering("hello")), ["a", "b", "c"]);
-    // Three rounds of 200 ms over two others and a probe timeout: 1.3 s of silence.
+    // Four intervals of 200 ms (two others, confirmed within one) and a probe timeout: 0.9 s.
     last_heard(&members, "b", Duration::from_secs(2));
     assert_eq!(names(members.answering("hello")), ["a", "c"]);
     last_heard(&members, "a", Duration::from_secs(2));
@@ -86,4 +86,52 @@ fn clients_are_not_given_suspect_members_unless_all_are() {
         ["a", "b", "c"],
         "all suspect: this node is the one cut off"
     );
+}
+
+#[test]
+fn a_gossiped_weight_is_clamped_to_the_documented_range() {
+    let mut meta = Meta::of(&crate::Config::defaults(), 6060, crate::BuildInfo::default());
+    for (claimed, taken) in [(u32::MAX, 100), (101, 100), (0, 1), (7, 7)] {
+        meta.weight = claimed;
+        let member = Member::from_meta("greedy".to_owned(), SocketAddr::from(([127, 0, 0, 1], 7946)), &meta);
+        assert_eq!(member.weight, taken, "claimed {claimed}");
+    }
+}
+
+#[test]
+fn this_node_is_never_suspect_of_itself() {
+    let members = Members::new("this-node", Duration::from_millis(200), Duration::from_millis(100), 4);
+    members.upsert(member("this-node"));
+    members.upsert(member("other"));
+    last_heard(&members, "this-node", Duration::from_secs(60));
+    last_heard(&members, "other", Duration::from_secs(60));
+    let status: Vec<_> = members.all().iter().map(|m| (m.name.clone(), m.status)).collect();
+    assert_eq!(status, [("other".to_owned(), SUSPECT), ("this-node".to_owned(), ALIVE)]);
+    assert_eq!(members.overdue(), ["other"], "this node is not pinged");
+}
+
+#[test]
+fn an_unwell_node_waits_longer_before_suspecting_others() {
+    let members = Members::new("this-node", Duration::from_millis(200), Duration::from_millis(100), 4);
+    for name in ["a", "b"] {
+        members.upsert(member(name));
+    }
+    last_heard(&members, "b", Duration::from_secs(2));
+    assert_eq!(members.answering("hello").len(), 1, "0.9 s of silence is suspect");
+    // memberlist stretches this node's probe rounds by its health score (it failed probes of
+    // a partitioned member): the silence of healthy members stretches alike.
+    members.health.store(3, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(members.answering("hello").len(), 2, "3.3 s is the limit now");
+}
+
+#[test]
+fn the_most_overdue_members_are_confirmed_first_a_few_at_a_time() {
+    let members = Members::new("this-node", Duration::from_millis(200), Duration::from_millis(100), 4);
+    for (i, name) in ["m0", "m1", "m2", "m3", "m4", "m5", "fresh"].iter().enumerate() {
+        members.upsert(member(name));
+        if *name != "fresh" {
+            last_heard(&members, name, Duration::from_millis(500 + 100 * i as u64));
+        }
+    }
+    assert_eq!(members.overdue(), ["m5", "m4", "m3", "m2"]);
 }

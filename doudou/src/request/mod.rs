@@ -32,8 +32,16 @@ pub struct Request {
     request_id: Option<GeneratedId>,
     /// Whether the headers may hold a `traceparent` (the server's scan says when they do not).
     may_have_traceparent: bool,
-    max_body: u64,
-    read_timeout: Duration,
+    limits: BodyLimits,
+}
+
+/// What a request body may take: `GDD_MAX_BODY_SIZE`, `GDD_READ_TIMEOUT`,
+/// `GDD_MAX_FORM_PARTS`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimits {
+    pub(crate) max_size: u64,
+    pub(crate) read_timeout: Duration,
+    pub(crate) max_parts: usize,
 }
 
 impl Request {
@@ -42,8 +50,7 @@ impl Request {
         path_params: Vec<(String, String)>,
         remote_addr: SocketAddr,
         scanned: Scanned,
-        max_body: u64,
-        read_timeout: Duration,
+        limits: BodyLimits,
     ) -> Self {
         let (parts, body) = req.into_parts();
         Self {
@@ -58,8 +65,7 @@ impl Request {
             remote_addr,
             request_id: scanned.generated,
             may_have_traceparent: scanned.traceparent,
-            max_body,
-            read_timeout,
+            limits,
         }
     }
 
@@ -78,8 +84,19 @@ impl Request {
                 Cow::Borrowed("")
             })
         });
-        let from_body = self.params.iter().filter(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_str()));
-        let bound = V::from_values(name, from_query.chain(from_body));
+        let form = match &self.read_as {
+            ReadAs::Form(form) => form.as_str(),
+            _ => "",
+        };
+        let from_form = query_values(form, name).map(|v| {
+            v.unwrap_or_else(|BadEncoding| {
+                bad_encoding.set(true);
+                Cow::Borrowed("")
+            })
+        });
+        let from_fields =
+            self.params.iter().filter(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_str()));
+        let bound = V::from_values(name, from_query.chain(from_form).chain(from_fields));
         if bad_encoding.get() {
             return Err(bad_percent_encoding(name));
         }
@@ -145,8 +162,8 @@ impl Request {
     /// allocation.
     async fn read_body(&mut self) -> Result<Bytes, Error> {
         let Some(mut body) = self.body.take() else { return Ok(Bytes::new()) };
-        let limit = self.max_body;
-        let mut deadline = Deadline::new(std::time::Instant::now() + self.read_timeout);
+        let limit = self.limits.max_size;
+        let mut deadline = Deadline::new(std::time::Instant::now() + self.limits.read_timeout);
         let mut first: Option<Bytes> = None;
         let mut rest: Option<bytes::BytesMut> = None;
         let mut read: u64 = 0;
@@ -209,9 +226,17 @@ impl Request {
     async fn load_form(&mut self, form: Form) -> Result<(), Error> {
         match form {
             Form::Urlencoded => {
+                // Kept whole and read where a parameter is bound, as the query string is: split
+                // into pairs up front, a body of `a&a&a...` took some 40 times its size.
                 let body = self.read_body().await?;
-                self.params.extend(form_urlencoded::parse(&body).into_owned());
-                self.read_as = ReadAs::Form;
+                let fields = body.split(|&b| b == b'&').filter(|pair| !pair.is_empty()).count();
+                if fields > self.limits.max_parts {
+                    return Err(too_many_parts(self.limits.max_parts));
+                }
+                let form = String::from_utf8(body.to_vec()).map_err(|_| {
+                    Error::bad_request("the form body is not UTF-8: percent-encode its bytes")
+                })?;
+                self.read_as = ReadAs::Form(form);
             }
             Form::Multipart => {
                 self.read_multipart().await?;
@@ -237,7 +262,12 @@ impl Request {
         let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
         let mut multipart = multer::Multipart::new(stream, boundary);
         let bad = |e: multer::Error| Error::bad_request(format!("malformed multipart body: {e}"));
+        let mut fields = 0;
         while let Some(field) = multipart.next_field().await.map_err(bad)? {
+            fields += 1;
+            if fields > self.limits.max_parts {
+                return Err(too_many_parts(self.limits.max_parts));
+            }
             let name = field.name().unwrap_or_default().to_owned();
             match field.file_name().map(str::to_owned) {
                 Some(filename) => {
@@ -288,7 +318,7 @@ impl Request {
     pub(crate) fn take_json(&mut self, name: &str) -> Result<Option<Bytes>, Error> {
         let body = match &mut self.read_as {
             ReadAs::Nothing => return Ok(None),
-            ReadAs::Form | ReadAs::Multipart => {
+            ReadAs::Form(_) | ReadAs::Multipart => {
                 return Err(Error::bad_request(format!(
                     "the body `{name}` must be JSON, not a form: send Content-Type: application/json"
                 )))
@@ -319,8 +349,8 @@ enum Form {
 enum ReadAs {
     /// No body, or not read yet.
     Nothing,
-    /// An urlencoded form: its fields are values.
-    Form,
+    /// An urlencoded form: its fields are values, found where a parameter is bound.
+    Form(String),
     /// A multipart form: text fields are values, files wait for their parameter.
     Multipart,
     /// Anything else, kept as it came until the JSON body takes it.
@@ -396,6 +426,13 @@ pub(crate) fn bad_percent_encoding(name: &str) -> Error {
         "invalid percent-encoding in parameter `{name}`: each % must start two hex digits and the \
          decoded bytes must be UTF-8"
     ))
+}
+
+fn too_many_parts(limit: usize) -> Error {
+    Error::new(
+        http::StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the form has more than GDD_MAX_FORM_PARTS ({limit}) fields"),
+    )
 }
 
 pub(crate) fn too_large(limit: u64) -> Error {

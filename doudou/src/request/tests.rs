@@ -12,8 +12,7 @@ fn with_content_type(value: &'static str) -> Request {
         Vec::new(),
         ([127, 0, 0, 1], 1).into(),
         crate::request_id::Scanned::UNKNOWN,
-        1024,
-        Duration::from_secs(1),
+        BodyLimits { max_size: 1024, read_timeout: Duration::from_secs(1), max_parts: 1000 },
     )
 }
 

@@ -95,6 +95,20 @@ impl Report {
         self.fail(field, message.map_or_else(|| format!("{problem} (it is {len})"), str::to_owned));
     }
 
+    /// An `f32` (of each of a list) that the JSON body gave a number beyond its range, which
+    /// became infinity.
+    pub fn finite<V: InRange + ?Sized>(&mut self, field: &str, value: &V) {
+        value.each_number(&mut |index, n| {
+            if !n.is_finite() {
+                self.fail_at(
+                    field,
+                    index,
+                    format!("must be a number from {:e} to {:e} (an f32)", f32::MIN, f32::MAX),
+                );
+            }
+        });
+    }
+
     /// `range(min, max)` of a number (of each number of a list); NaN is outside every range.
     pub fn range<V: InRange + ?Sized>(
         &mut self,

@@ -342,3 +342,138 @@ fn the_registry_shows_suspect_dead_and_left_as_memberlist_sees_them() {
         .unwrap_or_default();
     assert!(!names.contains(&"state-c"), "departed nodes are no Prometheus targets: {names:?}");
 }
+
+/// The status `observer` lists for `name`, if it lists it.
+fn status_in(observer: &Proc, name: &str) -> Option<String> {
+    observer
+        .registry()
+        .iter()
+        .find(|n| n["name"] == name)
+        .map(|n| n["status"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Samples `observer`'s registry for `span`: the statuses other than `alive` it listed.
+fn not_alive_during(observer: &Proc, span: Duration) -> Vec<(String, String)> {
+    let until = Instant::now() + span;
+    let mut seen = Vec::new();
+    while Instant::now() < until {
+        for n in observer.registry() {
+            if n["status"] != "alive" {
+                seen.push((n["name"].as_str().unwrap_or_default().to_owned(), n["status"].to_string()));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    seen
+}
+
+#[test]
+fn a_node_is_alive_in_its_own_list_however_long_it_runs() {
+    let alone = node("alone", "hello", None, &[]);
+    // It used to list itself suspect after 2.5 s, and then its clients never called it.
+    let seen = not_alive_during(&alone, Duration::from_secs(5));
+    assert!(seen.is_empty(), "{seen:?}");
+}
+
+#[test]
+fn thirty_members_suspect_no_healthy_one_and_a_frozen_one_before_it_dies() {
+    let seed = node("m-00", "hello", None, &[]);
+    let s = Some(seed.gossip_addr());
+    let names: Vec<String> = (1..30).map(|i| format!("m-{i:02}")).collect();
+    let nodes: Vec<Proc> = names.iter().map(|n| node(n, "hello", s, &[])).collect();
+    let mut all: Vec<&str> = names.iter().map(String::as_str).collect();
+    all.push("m-00");
+    wait_members(&[&seed, &nodes[28]], &all, Duration::from_secs(60));
+    let seen = not_alive_during(&seed, Duration::from_secs(6));
+    assert!(seen.is_empty(), "healthy members listed as {seen:?}");
+
+    let frozen = &nodes[14];
+    frozen.signal("STOP");
+    let started = Instant::now();
+    let mut statuses: Vec<(Duration, Option<String>)> = Vec::new();
+    while started.elapsed() < Duration::from_secs(60) {
+        let status = status_in(&seed, "m-15");
+        if statuses.last().map(|(_, s)| s) != Some(&status) {
+            statuses.push((started.elapsed(), status.clone()));
+        }
+        if status.as_deref() == Some("dead") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    frozen.signal("CONT");
+    eprintln!("MEASURED 30 members, one frozen (SIGSTOP), as its seed lists it: {statuses:?}");
+    let order: Vec<Option<&str>> = statuses.iter().map(|(_, s)| s.as_deref()).collect();
+    assert_eq!(order, [Some("alive"), Some("suspect"), Some("dead")], "{statuses:?}");
+}
+
+/// Waits until each of `procs` lists `names`; else fails showing what each lists and logged.
+fn wait_healed(procs: &[&Proc], names: &[&str], limit: Duration) {
+    let want = sorted(names);
+    let until = Instant::now() + limit;
+    while Instant::now() < until {
+        if procs.iter().all(|p| p.registry_names() == want) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let seen: Vec<String> = procs
+        .iter()
+        .map(|p| format!("{} lists {:?}; its log:\n{}", p.addr, p.registry_names(), p.output()))
+        .collect();
+    panic!("not all list {want:?} after {limit:?}:\n{}", seen.join("\n"));
+}
+
+#[test]
+fn a_restarted_seed_and_a_node_back_from_a_long_freeze_are_merged_back() {
+    let port = free_port().to_string();
+    let fixed = [("GDD_MEM_PORT", port.as_str()), ("GDD_MEM_DEAD_TIMEOUT", "2s")];
+    let mut seed = node("heal-seed", "hello", None, &fixed);
+    let s = seed.gossip_addr();
+    let a = node("heal-a", "hello", Some(s), &[("GDD_MEM_DEAD_TIMEOUT", "2s")]);
+    let b = node("heal-b", "hello", Some(s), &[("GDD_MEM_DEAD_TIMEOUT", "2s")]);
+    let all = ["heal-a", "heal-b", "heal-seed"];
+    wait_members(&[&seed, &a, &b], &all, Duration::from_secs(15));
+
+    // Killed and started again on its port: alone, with no seed of its own to join.
+    seed.signal("KILL");
+    let _ = seed.wait_exit(Duration::from_secs(5));
+    poll(Duration::from_secs(20), "the seed gone", || {
+        (a.registry_names() == ["heal-a", "heal-b"]).then_some(())
+    });
+    let seed = node("heal-seed", "hello", None, &fixed);
+    let back = Instant::now();
+    wait_healed(&[&seed, &a, &b], &all, Duration::from_secs(10));
+    eprintln!("MEASURED a restarted seed listed by all after {:?}", back.elapsed());
+
+    // Frozen past the time the others gossip to the dead: both sides think the other gone.
+    seed.signal("STOP");
+    poll(Duration::from_secs(30), "the frozen seed dropped", || {
+        (a.registry_names() == ["heal-a", "heal-b"]).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(3)); // past GDD_MEM_DEAD_TIMEOUT: no more gossip to it
+    seed.signal("CONT");
+    let back = Instant::now();
+    wait_healed(&[&seed, &a, &b], &all, Duration::from_secs(10));
+    eprintln!("MEASURED a node back from a freeze listed by all after {:?}", back.elapsed());
+}
+
+#[test]
+fn two_processes_on_one_host_get_their_own_names_and_a_shared_name_is_refused() {
+    let first = member("helloworld", "", "hello", None, &[]);
+    let s = Some(first.gossip_addr());
+    let second = member("helloworld", "", "hello", s, &[]);
+    let host = doudou::registry::hostname();
+    let names = sorted(&[
+        format!("{host}-{}", first.addr.port()).as_str(),
+        format!("{host}-{}", second.addr.port()).as_str(),
+    ]);
+    let want: Vec<&str> = names.iter().map(String::as_str).collect();
+    wait_members(&[&first, &second], &want, Duration::from_secs(15));
+
+    let twin = node(&names[0], "hello", s, &[]);
+    poll(Duration::from_secs(15), "the conflict reported", || {
+        twin.output().contains("GDD_MEM_NAME").then_some(())
+    });
+    assert!(!twin.output().contains("joined the cluster"), "{}", twin.output());
+}

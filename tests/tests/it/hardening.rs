@@ -230,3 +230,200 @@ fn cpu_seconds_are_reported_in_fractions() {
     // Well under a second of CPU: whole seconds said 0.
     assert!(seconds > 0.0 && seconds.fract() != 0.0, "{line}");
 }
+
+/// A gossip node of helloworld with `extra` settings, alone in its cluster.
+fn gossip_node(extra: &[(&str, &str)]) -> Proc {
+    crate::gossip::node("bombed", "hello", None, extra)
+}
+
+/// Connects to the gossip port and declares a compound message of 0x7FFFFFFF bytes, then sends
+/// data for `secs` seconds or until the node closes the connection: the bytes it took.
+fn declare_two_gibibytes(addr: std::net::SocketAddr, secs: u64) -> std::thread::JoinHandle<usize> {
+    std::thread::spawn(move || {
+        let Ok(mut conn) = TcpStream::connect(addr) else { return 0 };
+        let _ = conn.set_write_timeout(Some(Duration::from_secs(1)));
+        if conn.write_all(&[0x01, 0x01, 0x7f, 0xff, 0xff, 0xff]).is_err() {
+            return 0;
+        }
+        let chunk = vec![0x42u8; 64 << 10];
+        let until = std::time::Instant::now() + Duration::from_secs(secs);
+        let mut sent = 0;
+        while std::time::Instant::now() < until {
+            match conn.write(&chunk) {
+                Ok(n) => sent += n,
+                Err(_) => break,
+            }
+        }
+        sent
+    })
+}
+
+#[test]
+fn a_peer_declaring_a_huge_gossip_message_gets_no_memory() {
+    const MIB: u64 = 1 << 20;
+    let node = gossip_node(&[]);
+    let gossip = node.gossip_addr();
+    let idle = node.memory().now;
+    let attackers: Vec<_> = (0..3).map(|_| declare_two_gibibytes(gossip, 4)).collect();
+    let sent: usize = attackers.into_iter().map(|a| a.join().expect("attacker")).sum();
+    let memory = node.memory();
+    eprintln!(
+        "MEASURED 3 gossip connections declaring 2 GiB each: {} MiB sent before the node closed them; peak resident memory {} MiB over {} MiB idle",
+        sent as u64 / MIB,
+        memory.peak.saturating_sub(idle) / MIB,
+        idle / MIB
+    );
+    assert!(memory.peak < idle + 100 * MIB, "peak {} MiB, idle {} MiB", memory.peak / MIB, idle / MIB);
+    assert_eq!(get(node.addr, "/user?id=1").status, 200, "still serving");
+    assert!(gossip_refused(&node, "message_too_large") >= 3, "the refused messages are counted");
+}
+
+/// Whether the node has closed `conn` (sending it nothing): a read that does not wait sees the
+/// end of the stream or a reset rather than no data yet.
+fn closed(mut conn: &TcpStream) -> bool {
+    conn.set_nonblocking(true).expect("non-blocking");
+    let mut byte = [0u8; 1];
+    match conn.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    }
+}
+
+/// The value of `doudou_gossip_refused_total` for `reason` on `node`.
+fn gossip_refused(node: &Proc, reason: &str) -> u64 {
+    let prefix = format!(r#"doudou_gossip_refused_total{{reason="{reason}"}} "#);
+    scrape(node).lines().find_map(|l| l.strip_prefix(&prefix)?.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn gossip_connections_from_outside_the_allow_list_or_over_the_cap_are_closed() {
+    let outside = gossip_node(&[("GDD_MEM_CIDRS_ALLOWED", "10.99.0.0/16")]);
+    let conn = TcpStream::connect(outside.gossip_addr()).expect("connects");
+    poll(Duration::from_secs(5), "the outsider's connection refused", || {
+        (gossip_refused(&outside, "outsider") == 1).then_some(())
+    });
+    assert!(closed(&conn), "a connection from 127.0.0.1 outside 10.99.0.0/16 is closed at accept");
+
+    let node = gossip_node(&[]);
+    let gossip = node.gossip_addr();
+    let conns: Vec<TcpStream> = (0..40).map(|_| TcpStream::connect(gossip).expect("connects")).collect();
+    // Sent nothing, the node would keep a connection until its GDD_MEM_TCP_TIMEOUT (10 s);
+    // past 16 from one address, it closes them at accept.
+    poll(Duration::from_secs(5), "the connections over the cap refused", || {
+        (gossip_refused(&node, "too_many_connections") == 24).then_some(())
+    });
+    let refused = conns.iter().filter(|c| closed(c)).count();
+    assert_eq!(refused, 40 - 16, "16 connections from one address stay open, the others are closed");
+}
+
+#[test]
+fn form_bombs_are_refused_naming_the_limit_without_amplifying() {
+    const MIB: u64 = 1 << 20;
+    let svc = helloworld(&[]);
+    let form = |body: &[u8]| {
+        raw(svc.addr, "POST", "/sign/up", &[("Content-Type", "application/x-www-form-urlencoded")], body)
+    };
+    // A form of 1,000 fields (GDD_MAX_FORM_PARTS) is bound; one more is refused.
+    let mut fields: Vec<String> = (0..997).map(|i| format!("x{i}=1")).collect();
+    fields.extend(["username=ann".to_owned(), "password=secret-1".to_owned(), "age=30".to_owned()]);
+    let ok = form(fields.join("&").as_bytes());
+    assert_eq!(ok.status, 200, "{}", ok.message());
+    fields.push("one=more".to_owned());
+    let over = form(fields.join("&").as_bytes());
+    assert_eq!(over.status, 413);
+    assert!(over.message().contains("GDD_MAX_FORM_PARTS (1000)"), "{}", over.message());
+
+    // 16 bodies of `a&a&a...` at once, each just under GDD_MAX_BODY_SIZE.
+    let bomb = "a&".repeat((4 << 20) / 2 - 16).into_bytes();
+    let idle = svc.memory().now;
+    let addr = svc.addr;
+    let senders: Vec<_> = (0..16)
+        .map(|_| {
+            let bomb = bomb.clone();
+            std::thread::spawn(move || {
+                raw(addr, "POST", "/sign/up", &[("Content-Type", "application/x-www-form-urlencoded")], &bomb)
+                    .status
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = senders.into_iter().map(|s| s.join().expect("sender")).collect();
+    let memory = svc.memory();
+    eprintln!(
+        "MEASURED 16 urlencoded bombs of 4 MiB at once: peak resident memory {} MiB over {} MiB idle",
+        memory.peak.saturating_sub(idle) / MIB,
+        idle / MIB
+    );
+    assert!(statuses.iter().all(|s| *s == 413), "{statuses:?}");
+    // The bodies themselves are 64 MiB; splitting them into pairs took 355 MiB more.
+    assert!(memory.peak < idle + 100 * MIB, "peak {} MiB, idle {} MiB", memory.peak / MIB, idle / MIB);
+
+    // Multipart: 2,000 parts are refused at the 1,001st.
+    let mut multipart = String::new();
+    for i in 0..2000 {
+        multipart.push_str(&format!(
+            "--XX\r\nContent-Disposition: form-data; name=\"f{i}\"; filename=\"f\"\r\n\r\nx\r\n"
+        ));
+    }
+    multipart.push_str("--XX--\r\n");
+    let r = raw(
+        svc.addr,
+        "POST",
+        "/upload",
+        &[("Content-Type", "multipart/form-data; boundary=XX")],
+        multipart.as_bytes(),
+    );
+    assert_eq!(r.status, 413);
+    assert!(r.message().contains("GDD_MAX_FORM_PARTS"), "{}", r.message());
+}
+
+#[test]
+fn a_get_route_does_not_read_a_body() {
+    let svc = helloworld(&[]);
+    let r = raw(
+        svc.addr,
+        "GET",
+        "/user?id=1",
+        &[("Content-Type", "multipart/form-data; boundary=XX")],
+        b"not multipart at all",
+    );
+    assert_eq!(r.status, 200, "{}", r.message());
+    assert_eq!(r.json()["id"], 1);
+}
+
+#[test]
+fn production_gossip_without_a_secret_is_warned_about() {
+    let prod = [("GDD_ENV", "prod"), ("GDD_MANAGE_USER", "ops"), ("GDD_MANAGE_PASS", "not-admin-1")];
+    let open = gossip_node(&prod);
+    poll(Duration::from_secs(5), "the warning", || open.output().contains("no GDD_MEM_SECRET").then_some(()));
+    assert!(open.output().contains("set GDD_MEM_SECRET"), "{}", open.output());
+
+    let mut with_secret = prod.to_vec();
+    with_secret.push(("GDD_MEM_SECRET", "a shared secret"));
+    let closed = gossip_node(&with_secret);
+    closed.gossip_addr();
+    assert!(!closed.output().contains("no GDD_MEM_SECRET"), "{}", closed.output());
+}
+
+#[test]
+fn a_flood_of_junk_gossip_packets_writes_a_bounded_log_and_is_counted() {
+    let node = gossip_node(&[]);
+    let gossip = node.gossip_addr();
+    let before = node.output().len();
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("a UDP socket");
+    for i in 0..20_000u32 {
+        let _ = socket.send_to(format!("junk {i} that is no gossip message").as_bytes(), gossip);
+    }
+    let counted = poll(Duration::from_secs(10), "the junk packets counted", || {
+        let n = gossip_refused(&node, "undecodable_packet");
+        (n >= 1000).then_some(n)
+    });
+    poll(Duration::from_secs(5), "the flood summary", || {
+        node.output().contains("more gossip warnings and errors in the last second").then_some(())
+    });
+    let written = node.output().len() - before;
+    eprintln!(
+        "MEASURED 20,000 junk gossip packets: {counted} counted as undecodable, {written} bytes of log"
+    );
+    assert!(written < 50_000, "the junk wrote {written} bytes of log");
+}

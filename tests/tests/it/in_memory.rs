@@ -135,3 +135,71 @@ async fn the_generated_client_calls_the_router_in_memory() {
     assert_eq!((err.status().as_u16(), err.message()), (404, "no user with id 0"));
     assert_eq!(client.get_static("a/b c.css".into()).await.expect("catch-all"), "a/b c.css");
 }
+
+/// A parcel's weights, in a model with a camelCase wire name.
+#[doudou::model]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Parcel {
+    pub(crate) weight_kg: f32,
+    pub(crate) legs: Vec<f32>,
+    pub(crate) volume: Option<f32>,
+    /// Checked when present, with `&String`, as the validator crate's custom rules are.
+    #[validate(custom(function = "not_blank"))]
+    pub(crate) note: Option<String>,
+}
+
+// `&String`: the rule hands the value inside the `Option<String>`, as it is.
+#[allow(clippy::ptr_arg)]
+fn not_blank(text: &String) -> Result<(), &'static str> {
+    if text.trim().is_empty() {
+        return Err("must not be blank");
+    }
+    Ok(())
+}
+
+#[doudou::service]
+pub(crate) trait Parcels {
+    async fn post_parcel(&self, parcel: Parcel) -> Result<Parcel, doudou::Error>;
+}
+
+struct Depot;
+
+impl Parcels for Depot {
+    async fn post_parcel(&self, parcel: Parcel) -> Result<Parcel, doudou::Error> {
+        Ok(parcel)
+    }
+}
+
+#[tokio::test]
+async fn a_json_number_beyond_f32s_range_is_refused_naming_its_path() {
+    let router =
+        Server::new().service(ParcelsServer::new(Depot)).into_router(&Config::defaults()).expect("routes");
+    let post = |body: &'static str| {
+        let req = http::Request::post("/parcel")
+            .header("content-type", "application/json")
+            .body(Body::full(body))
+            .expect("request");
+        let answer = router.handle(req);
+        async move {
+            let resp = answer.await;
+            let status = resp.status().as_u16();
+            let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+            (status, serde_json::from_slice::<Value>(&bytes).expect("JSON"))
+        }
+    };
+    let (status, body) = post(r#"{"weightKg": 1e39, "legs": [1, -1e39], "volume": 3e38}"#).await;
+    assert_eq!(status, 400, "{body}");
+    let fields = body["fields"].as_object().expect("fields");
+    assert_eq!(fields.keys().collect::<Vec<_>>(), ["legs[1]", "weightKg"], "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.contains("weightKg: must be a number from")),
+        "{body}"
+    );
+    let (status, body) = post(r#"{"weightKg": 3.4e38, "legs": [], "volume": null}"#).await;
+    assert_eq!((status, body["weightKg"].as_f64().is_some()), (200, true), "{body}");
+    // A custom rule on an Option checks what is inside, and passes an absent value.
+    let (status, body) = post(r#"{"weightKg": 1, "legs": [], "note": "  "}"#).await;
+    assert_eq!((status, body["fields"]["note"].clone()), (400, json!(["must not be blank"])), "{body}");
+    let (status, body) = post(r#"{"weightKg": 1, "legs": [], "note": "fragile"}"#).await;
+    assert_eq!(status, 200, "{body}");
+}
