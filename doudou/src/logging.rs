@@ -27,10 +27,13 @@ pub(crate) fn init(config: &Config) {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(config.log_level.as_str()));
     let tracing = trace::Settings::from_env(&config.service_name);
     if tracing.is_some() {
-        // The request and call spans are seen by the log lines whatever the level, so that
-        // a warning inside a request still carries its trace id (spans print no lines).
-        if let Ok(directive) = format!("{}=trace", trace::TARGET).parse() {
-            filter = filter.add_directive(directive);
+        // The spans of the ids are seen by the log lines whatever the level, so that a warning
+        // inside a request still carries its trace id (spans print no lines); the request and
+        // call spans are not: their attributes are for the backend, not for every line.
+        for directive in [format!("{}=trace", trace::IDS_TARGET), format!("{}=off", trace::TARGET)] {
+            if let Ok(directive) = directive.parse() {
+                filter = filter.add_directive(directive);
+            }
         }
     }
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());

@@ -46,18 +46,24 @@ pub(crate) enum CurrentId {
     Given(HeaderValue),
 }
 
-/// What the handler of a request passes on to the calls it makes: the request id and, when
-/// this process does not trace, the caller's trace context as it came.
+/// What the handler of a request passes on to the calls it makes: the request id, the time
+/// the request must be answered by (`GDD_WRITE_TIMEOUT` after it arrived) and, when this
+/// process does not trace, the caller's trace context as it came.
 #[derive(Debug, Clone)]
 pub(crate) struct Current {
     id: Option<CurrentId>,
+    deadline: std::time::Instant,
     /// `traceparent` and `tracestate`; boxed, since most requests have none.
     trace: Option<Box<(HeaderValue, Option<HeaderValue>)>>,
 }
 
 impl Current {
-    pub(crate) fn new(id: Option<CurrentId>, trace: Option<Box<(HeaderValue, Option<HeaderValue>)>>) -> Self {
-        Self { id, trace }
+    pub(crate) fn new(
+        id: Option<CurrentId>,
+        deadline: std::time::Instant,
+        trace: Option<Box<(HeaderValue, Option<HeaderValue>)>>,
+    ) -> Self {
+        Self { id, deadline, trace }
     }
 }
 
@@ -83,6 +89,11 @@ pub(crate) fn current() -> Option<HeaderValue> {
         })
         .ok()
         .flatten()
+}
+
+/// When the request whose handler is running on this task must be answered, if any.
+pub(crate) fn deadline() -> Option<std::time::Instant> {
+    CURRENT.try_with(|current| current.deadline).ok()
 }
 
 /// The caller's `traceparent` (and `tracestate`) of the request being handled, when this

@@ -236,7 +236,8 @@ impl Router {
             };
             decoded.push((name.to_owned(), value.into_owned()));
         }
-        let ctx = Request::new(req, decoded, remote, scanned, inner.body_limits);
+        let deadline = started + inner.write_timeout;
+        let ctx = Request::new(req, decoded, remote, scanned, inner.body_limits, deadline);
         let mut call = inner.services[target.service].call(target.route, ctx);
         if let Some(admission) = inner.admission.as_ref().filter(|_| inner.business[target.service]) {
             call = match admission.admit(call) {
@@ -244,7 +245,7 @@ impl Router {
                 Err(refused) => return RouteFuture::ready(refused.into_response(), route),
             };
         }
-        RouteFuture::call(call, route, started + inner.write_timeout)
+        RouteFuture::call(call, route, deadline)
     }
 }
 

@@ -109,7 +109,8 @@ impl<B: Balancer> Discover<B> {
     }
 }
 
-/// How long a first call waits for the cluster to show an instance of its service.
+/// How long a call waits for this node to join its cluster (a seed that is slow to answer);
+/// once joined, a service without instances is answered at once.
 const FIRST_SIGHT: Duration = Duration::from_secs(5);
 
 /// Joins the cluster of the environment's `GDD_MEM_SEED` once per process; `None` when it is
@@ -153,18 +154,19 @@ impl<B: Balancer> ServiceProvider for Discover<B> {
     }
 
     fn ready(&self) -> Option<BoxFuture<'_, ()>> {
-        if !self.of_service().is_empty() {
+        if !self.of_service().is_empty() || self.cluster().is_some_and(|c| c.has_joined()) {
+            // Once in the cluster, its member list is complete: no instance means none.
             return None;
         }
         Some(Box::pin(async move {
-            if self.cluster().is_none() && join_from_env().await.is_none() {
-                return;
-            }
-            // Until gossip has brought the service's instances, or for a bounded time.
-            let deadline = tokio::time::Instant::now() + FIRST_SIGHT;
-            while self.of_service().is_empty() && tokio::time::Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+            let cluster = match self.cluster() {
+                Some(cluster) => cluster,
+                None => match join_from_env().await {
+                    Some(cluster) => cluster,
+                    None => return,
+                },
+            };
+            let _ = tokio::time::timeout(FIRST_SIGHT, cluster.joined()).await;
         }))
     }
 }

@@ -30,8 +30,52 @@ pub(crate) const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent"
 /// Its vendor companion, passed along with it.
 pub(crate) const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
-/// The target of doudou's spans: what the OpenTelemetry layer exports.
+/// The target of doudou's spans: what the OpenTelemetry layer exports (and the log does not
+/// show: their attributes are for the backend).
 pub(crate) const TARGET: &str = "doudou::span";
+/// The target of the span beside each of those that carries its trace and span ids into the
+/// log lines written inside it (and is not exported: the ids are the span's own, not
+/// attributes).
+pub(crate) const IDS_TARGET: &str = "doudou::ids";
+
+/// A request's or a call's span and the span of its ids for the log, to be entered in that
+/// order (see [`Traced::enter`]).
+#[derive(Debug)]
+pub(crate) struct Traced {
+    /// Exported to the backend.
+    pub(crate) span: tracing::Span,
+    /// Shown by the log.
+    ids: tracing::Span,
+}
+
+impl Traced {
+    /// The two spans, as tracing-opentelemetry and the log see them.
+    fn new(span: tracing::Span) -> Self {
+        use opentelemetry::trace::TraceContextExt;
+        let context = span.context();
+        let ids = context.span().span_context().clone();
+        let ids = if ids.is_valid() {
+            tracing::info_span!(target: IDS_TARGET, "ids", trace_id = %ids.trace_id(), span_id = %ids.span_id())
+        } else {
+            tracing::Span::none()
+        };
+        Self { span, ids }
+    }
+
+    /// Enters the spans: the exported one innermost, so that `Span::current()` is that one.
+    pub(crate) fn enter(&self) -> (tracing::span::Entered<'_>, tracing::span::Entered<'_>) {
+        (self.ids.enter(), self.span.enter())
+    }
+
+    /// `future` inside the spans.
+    pub(crate) fn instrument<F: std::future::Future>(
+        self,
+        future: F,
+    ) -> tracing::instrument::Instrumented<tracing::instrument::Instrumented<F>> {
+        use tracing::Instrument;
+        future.instrument(self.span).instrument(self.ids)
+    }
+}
 
 /// Whether spans are made (set once, when the subscriber with the OpenTelemetry layer was
 /// installed).
@@ -82,8 +126,9 @@ impl<E: SpanExporter> SpanExporter for Counted<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let len = batch.len() as u64;
         let result = self.0.export(batch).await;
-        if result.is_err() {
+        if let Err(e) = &result {
             LOST.fetch_add(len, Ordering::Relaxed);
+            report_lost(len, e);
         }
         result
     }
@@ -99,6 +144,30 @@ impl<E: SpanExporter> SpanExporter for Counted<E> {
     fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
         self.0.set_resource(resource);
     }
+}
+
+/// How often at most a line says that spans were lost.
+const LOST_REPORT_EVERY: Duration = Duration::from_secs(10);
+
+/// Logs that `len` spans were lost, at most once per [`LOST_REPORT_EVERY`], with the count
+/// since the last line: a backend that stays down writes a line every ten seconds, not one
+/// per batch.
+fn report_lost(len: u64, error: &impl std::fmt::Display) {
+    static UNREPORTED: std::sync::Mutex<(Option<std::time::Instant>, u64)> = std::sync::Mutex::new((None, 0));
+    let Ok(mut unreported) = UNREPORTED.lock() else { return };
+    unreported.1 += len;
+    let now = std::time::Instant::now();
+    if unreported.0.is_some_and(|last| now.duration_since(last) < LOST_REPORT_EVERY) {
+        return;
+    }
+    let count = std::mem::take(&mut unreported.1);
+    unreported.0 = Some(now);
+    drop(unreported);
+    tracing::warn!(
+        count,
+        error = %error,
+        "{count} spans lost: the OTLP backend did not take them (counted in doudou_trace_spans_lost_total)"
+    );
 }
 
 /// The OpenTelemetry layer for the subscriber, or why there is none.
@@ -122,7 +191,14 @@ where
         .build();
     let tracer = provider.tracer("doudou");
     let _ = PROVIDER.set(provider);
-    Ok(tracing_opentelemetry::layer().with_tracer(tracer))
+    // Attributes of OpenTelemetry's HTTP conventions only: not where in doudou's source a span
+    // was made, on which thread, nor how long it was polled.
+    Ok(tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false)
+        .with_tracked_inactivity(false)
+        .with_target(false))
 }
 
 /// Turns spans on, once the layer is part of the installed subscriber.
@@ -163,10 +239,19 @@ pub(crate) fn server_span(
     headers: &HeaderMap,
     remote: std::net::SocketAddr,
     listening: std::net::SocketAddr,
-) -> tracing::Span {
+) -> Traced {
     let name = match route {
         Some(route) => format!("{method} {route}"),
         None => method.to_string(),
+    };
+    // The host the client asked for (OpenTelemetry's `server.address`), not the bind address.
+    let asked = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.parse::<http::uri::Authority>().ok());
+    let (address, port) = match &asked {
+        Some(authority) => (authority.host().to_owned(), authority.port_u16().unwrap_or(listening.port())),
+        None => (listening.ip().to_string(), listening.port()),
     };
     let span = tracing::info_span!(
         target: TARGET,
@@ -179,20 +264,18 @@ pub(crate) fn server_span(
         http.response.status_code = tracing::field::Empty,
         client.address = %remote.ip(),
         client.port = remote.port(),
-        server.address = %listening.ip(),
-        server.port = listening.port(),
-        trace_id = tracing::field::Empty,
-        span_id = tracing::field::Empty,
+        server.address = address,
+        server.port = port,
     );
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
     let _ = span.set_parent(parent);
-    record_ids(&span);
-    span
+    Traced::new(span)
 }
 
 /// Completes a server span with the response's status; a 5xx (a panic, a timeout) marks it
 /// as an error.
-pub(crate) fn finish_server_span(span: &tracing::Span, status: u16) {
+pub(crate) fn finish_server_span(traced: &Traced, status: u16) {
+    let span = &traced.span;
     span.record("http.response.status_code", status);
     if status >= 500 {
         span.record("otel.status_code", "ERROR");
@@ -200,7 +283,7 @@ pub(crate) fn finish_server_span(span: &tracing::Span, status: u16) {
 }
 
 /// The client span of a call to `template`, a child of the current (server) span.
-pub(crate) fn client_span(method: &http::Method, template: &'static str) -> tracing::Span {
+pub(crate) fn client_span(method: &http::Method, template: &'static str) -> Traced {
     let span = tracing::info_span!(
         target: TARGET,
         "call",
@@ -210,25 +293,12 @@ pub(crate) fn client_span(method: &http::Method, template: &'static str) -> trac
         http.request.method = %method,
         url.template = template,
         server.address = tracing::field::Empty,
+        server.port = tracing::field::Empty,
         http.response.status_code = tracing::field::Empty,
         http.request.resend_count = tracing::field::Empty,
         doudou.instances_tried = tracing::field::Empty,
-        trace_id = tracing::field::Empty,
-        span_id = tracing::field::Empty,
     );
-    record_ids(&span);
-    span
-}
-
-/// Writes the span's trace and span ids into its fields: log lines inside it show them.
-fn record_ids(span: &tracing::Span) {
-    use opentelemetry::trace::TraceContextExt;
-    let context = span.context();
-    let ids = context.span().span_context().clone();
-    if ids.is_valid() {
-        span.record("trace_id", tracing::field::display(ids.trace_id()));
-        span.record("span_id", tracing::field::display(ids.span_id()));
-    }
+    Traced::new(span)
 }
 
 /// Puts the context of `span` in an outgoing request's headers.

@@ -139,7 +139,11 @@ impl<T: Send + Sync + 'static> Handler<T> {
             if let Some(e) = request.unexpected_field(|name| binders.has(name)) {
                 return reply::error(&e);
             }
-            let current = crate::request_id::Current::new(request.current_id(), request.passed_trace());
+            let current = crate::request_id::Current::new(
+                request.current_id(),
+                request.deadline(),
+                request.passed_trace(),
+            );
             drop(request);
             let answer = crate::request_id::scope(current, method.call(&service, values)).await;
             <E::Output as ServiceResult>::Ok::reply(answer.into_result().map_err(ServiceError::into_error))

@@ -1,7 +1,7 @@
 //! One call's attempts: the instance chosen for each, its timeout, the retry decision, and
 //! the metrics of the whole call.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
@@ -90,7 +90,7 @@ impl<'a> Call<'a> {
         })
     }
 
-    fn prepare(mut self) -> (Option<Error>, Outgoing<'a>, Option<tracing::Span>) {
+    fn prepare(mut self) -> (Option<Error>, Outgoing<'a>, Option<trace::Traced>) {
         let failed = self.failed.take();
         self.encode_files();
         let mut headers = std::mem::take(&mut self.headers);
@@ -101,7 +101,7 @@ impl<'a> Call<'a> {
         }
         let span = if trace::enabled() {
             let span = trace::client_span(&self.method, self.template);
-            trace::inject(&span, &mut headers);
+            trace::inject(&span.span, &mut headers);
             Some(span)
         } else {
             if let Some((parent, state)) = crate::request_id::passed_trace() {
@@ -126,11 +126,12 @@ impl<'a> Call<'a> {
 
 /// `call` in `span`, if there is one.
 fn instrumented<F: std::future::Future>(
-    span: Option<tracing::Span>,
+    span: Option<trace::Traced>,
     call: F,
-) -> futures_util::future::Either<tracing::instrument::Instrumented<F>, F> {
+) -> futures_util::future::Either<tracing::instrument::Instrumented<tracing::instrument::Instrumented<F>>, F>
+{
     match span {
-        Some(span) => futures_util::future::Either::Left(tracing::Instrument::instrument(call, span)),
+        Some(span) => futures_util::future::Either::Left(span.instrument(call)),
         None => futures_util::future::Either::Right(call),
     }
 }
@@ -144,6 +145,7 @@ impl Outgoing<'_> {
             ready.await;
         }
         let started = Instant::now();
+        let (call_deadline, call_limit) = call_deadline(started, shared.total_timeout);
         let idempotent = matches!(
             self.method,
             Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
@@ -171,15 +173,24 @@ impl Outgoing<'_> {
             };
             let base_url = alive[chosen.index].base_url.as_str();
             if trace::enabled() {
-                tracing::Span::current().record("server.address", base_url);
+                record_server(chosen.base(base_url));
             }
             let req = match self.request(chosen.base(base_url), base_url) {
                 Ok(req) => req,
                 Err(e) => break (Ended::Failed(e), Outcome::Transport),
             };
-            let deadline = sent + shared.timeouts.timeout();
+            let per_try = sent + shared.timeouts.timeout();
+            // The last attempt ends with the call's own deadline, when that comes first.
+            let cut = call_deadline < per_try;
             let exchange = Exchange::new(shared.transport.call(req), shared.max_body, decode.is_none());
-            let mut attempt = match shared.timeouts.limit(deadline, exchange).await {
+            let limited = if cut {
+                // Not in the client's queue of timeouts, which holds deadlines in the order
+                // attempts start: tokio's timer takes any.
+                tokio::time::timeout_at(call_deadline.into(), exchange).await.map_err(drop)
+            } else {
+                shared.timeouts.limit(per_try, exchange).await.map_err(drop)
+            };
+            let mut attempt = match limited {
                 Ok(Ok(Exchanged::Whole(parts, bytes))) => Attempt::Answered(parts, bytes),
                 Ok(Ok(Exchanged::Streaming(resp))) => Attempt::Streaming(resp),
                 Ok(Err(Broken::Transport(e))) => Attempt::Failed(e),
@@ -220,15 +231,16 @@ impl Outgoing<'_> {
                     shared.instances.finish(chosen, base_url, false, true, at, &shared.metrics);
                     tried.push(base_url.to_owned());
                     tracing::debug!(instance = %base_url, route = self.template, "call timed out");
+                    let within = if cut {
+                        call_limit.to_string()
+                    } else {
+                        format!("{:?} (GDD_CLIENT_TIMEOUT)", shared.timeouts.timeout())
+                    };
                     let err = Error::new(
                         StatusCode::GATEWAY_TIMEOUT,
-                        format!(
-                            "{} did not answer within {:?} (GDD_CLIENT_TIMEOUT)",
-                            self.what(),
-                            shared.timeouts.timeout()
-                        ),
+                        format!("{} did not answer within {within}", self.what()),
                     );
-                    (idempotent, err, Outcome::Timeout)
+                    (idempotent && !cut, err, Outcome::Timeout)
                 }
                 Attempt::Failed(e) => {
                     shared.instances.finish(chosen, base_url, false, true, at, &shared.metrics);
@@ -248,7 +260,11 @@ impl Outgoing<'_> {
                     (idempotent, err, Outcome::BadResponse)
                 }
             };
-            if !retry || tried.len() > shared.retries as usize || !shared.budget.withdraw() {
+            if !retry
+                || done >= call_deadline
+                || tried.len() > shared.retries as usize
+                || !shared.budget.withdraw()
+            {
                 break (Ended::Failed(err), outcome);
             }
             last = Some((err, outcome));
@@ -310,6 +326,45 @@ impl Outgoing<'_> {
         }
         Ok(req)
     }
+}
+
+/// The margin a handler keeps to pass a failed call's error on before its own
+/// `GDD_WRITE_TIMEOUT` answers 503 in its place.
+const HANDOFF: Duration = Duration::from_millis(10);
+
+/// Where a call started at `started` must end, and what sets that: its own
+/// `GDD_CLIENT_TOTAL_TIMEOUT`, or the time left of the request whose handler makes it.
+fn call_deadline(started: Instant, total: Duration) -> (Instant, CallLimit) {
+    let own = started + total;
+    match crate::request_id::deadline().map(|d| d.checked_sub(HANDOFF).unwrap_or(d)) {
+        Some(request) if request < own => (request, CallLimit::Request),
+        _ => (own, CallLimit::Total(total)),
+    }
+}
+
+/// What limits a whole call (see [`call_deadline`]).
+#[derive(Clone, Copy)]
+enum CallLimit {
+    Total(Duration),
+    Request,
+}
+
+impl std::fmt::Display for CallLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Total(total) => write!(f, "{total:?} (GDD_CLIENT_TOTAL_TIMEOUT)"),
+            Self::Request => f.write_str("the time left of the request being handled (GDD_WRITE_TIMEOUT)"),
+        }
+    }
+}
+
+/// The instance of an attempt as OpenTelemetry's `server.address` (a host) and `server.port`.
+fn record_server(base: Option<&balance::Base>) {
+    let Some(base) = base else { return };
+    let span = tracing::Span::current();
+    span.record("server.address", base.authority.host());
+    let default = if base.scheme == http::uri::Scheme::HTTPS { 443 } else { 80 };
+    span.record("server.port", base.authority.port_u16().unwrap_or(default));
 }
 
 /// What the call's span shows of its attempts: the instances that failed before the last

@@ -103,6 +103,8 @@ struct Shared {
     provider: Arc<dyn ServiceProvider>,
     transport: Transport,
     timeouts: Arc<timeouts::Timeouts>,
+    /// How long a call may take, its retries included (`GDD_CLIENT_TOTAL_TIMEOUT`).
+    total_timeout: Duration,
     retries: u32,
     /// The largest answer body read whole (`GDD_CLIENT_MAX_BODY_SIZE`).
     max_body: u64,
@@ -163,6 +165,7 @@ impl Client {
                 provider: Arc::new(provider),
                 transport: Transport::hyper(),
                 timeouts: timeouts::Timeouts::new(config.timeout),
+                total_timeout: config.total_timeout,
                 retries: config.retries,
                 max_body: config.max_body_size,
                 budget: Arc::new(TpsBudget::default()),
@@ -181,6 +184,12 @@ impl Client {
     /// `GDD_CLIENT_TIMEOUT`); zero is taken as one millisecond.
     pub fn timeout(self, timeout: Duration) -> Self {
         self.with(|s| s.timeouts = timeouts::Timeouts::new(timeout.max(Duration::from_millis(1))))
+    }
+
+    /// This client with another limit on a whole call, its retries included (instead of
+    /// `GDD_CLIENT_TOTAL_TIMEOUT`); zero is taken as one millisecond.
+    pub fn total_timeout(self, timeout: Duration) -> Self {
+        self.with(|s| s.total_timeout = timeout.max(Duration::from_millis(1)))
     }
 
     /// This client with another number of retries (instead of `GDD_RETRY_COUNT`); 0 turns

@@ -220,6 +220,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("GDD_RATE_LIMIT", "0"),
     ("GDD_RATE_BURST", "0"),
     ("GDD_CLIENT_TIMEOUT", "5s"),
+    ("GDD_CLIENT_TOTAL_TIMEOUT", "10s"),
     ("GDD_RETRY_COUNT", "2"),
     ("GDD_CLIENT_MAX_BODY_SIZE", "4MiB"),
     ("GDD_ENABLE_RESPONSE_GZIP", "true"),

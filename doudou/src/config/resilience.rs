@@ -24,6 +24,8 @@ pub struct LimitsConfig {
 pub struct ClientConfig {
     /// `GDD_CLIENT_TIMEOUT`: how long one attempt of a call may take to get its answer.
     pub timeout: Duration,
+    /// `GDD_CLIENT_TOTAL_TIMEOUT`: how long a call may take, its retries included.
+    pub total_timeout: Duration,
     /// `GDD_RETRY_COUNT`: retries of a call after a failure it is safe to retry.
     pub retries: u32,
     /// `GDD_CLIENT_MAX_BODY_SIZE`: the largest answer body a call reads (downloads stream).
@@ -49,6 +51,7 @@ pub(super) fn parse_limits<'a>(get: &impl Fn(&str) -> &'a str) -> Result<LimitsC
 pub(super) fn parse_client<'a>(get: &impl Fn(&str) -> &'a str) -> Result<ClientConfig, ConfigError> {
     Ok(ClientConfig {
         timeout: parse_interval("GDD_CLIENT_TIMEOUT", get("GDD_CLIENT_TIMEOUT"))?,
+        total_timeout: parse_interval("GDD_CLIENT_TOTAL_TIMEOUT", get("GDD_CLIENT_TOTAL_TIMEOUT"))?,
         retries: parse("GDD_RETRY_COUNT", get("GDD_RETRY_COUNT"), "0 or a positive integer", |v| {
             v.parse().ok()
         })?,

@@ -77,6 +77,9 @@ pub struct Gossip {
     advertise: SocketAddr,
     dead_timeout: Duration,
     stop: CancellationToken,
+    /// Whether this node is in a cluster: a peer accepted it (or it has no seeds to join, and is
+    /// the cluster). Until then its member list says nothing of who else there is.
+    joined: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Gossip {
@@ -257,6 +260,7 @@ impl Gossip {
             advertise,
             dead_timeout: mem.dead_timeout,
             stop: CancellationToken::new(),
+            joined: tokio::sync::watch::Sender::new(mem.seeds.is_empty()),
         });
         if let Ok(m) = gossip.meta.read() {
             gossip.members.upsert(Member::from_meta(gossip.name.clone(), advertise, &m));
@@ -269,6 +273,17 @@ impl Gossip {
             tokio::spawn(confirm_overdue(gossip.clone(), mem.probe_interval, mem.probe_timeout));
         }
         Ok(gossip)
+    }
+
+    /// Whether this node is in a cluster yet (see [`Gossip::joined`]).
+    pub fn has_joined(&self) -> bool {
+        *self.joined.borrow()
+    }
+
+    /// Waits until this node is in a cluster: a peer accepted it, or it has no seeds.
+    pub async fn joined(&self) {
+        let mut joined = self.joined.subscribe();
+        let _ = joined.wait_for(|j| *j).await;
     }
 
     /// This node's name.
@@ -377,6 +392,9 @@ async fn join_seeds(gossip: Arc<Gossip>, seeds: Vec<String>) {
             }
         }
         in_cluster = in_cluster || !alone || !joined.is_empty();
+        if in_cluster {
+            gossip.joined.send_if_modified(|j| !std::mem::replace(j, true));
+        }
         if !alone {
             backoff = REJOIN_EVERY;
         }

@@ -33,6 +33,8 @@ pub struct Request {
     /// Whether the headers may hold a `traceparent` (the server's scan says when they do not).
     may_have_traceparent: bool,
     limits: BodyLimits,
+    /// When it must be answered (`GDD_WRITE_TIMEOUT` after it arrived).
+    deadline: std::time::Instant,
 }
 
 /// What a request body may take: `GDD_MAX_BODY_SIZE`, `GDD_READ_TIMEOUT`,
@@ -51,6 +53,7 @@ impl Request {
         remote_addr: SocketAddr,
         scanned: Scanned,
         limits: BodyLimits,
+        deadline: std::time::Instant,
     ) -> Self {
         let (parts, body) = req.into_parts();
         Self {
@@ -66,6 +69,7 @@ impl Request {
             request_id: scanned.generated,
             may_have_traceparent: scanned.traceparent,
             limits,
+            deadline,
         }
     }
 
@@ -133,6 +137,11 @@ impl Request {
     /// One request header, as the client sent it.
     pub(crate) fn header(&self, name: impl http::header::AsHeaderName) -> Option<&http::HeaderValue> {
         self.parts.headers.get(name)
+    }
+
+    /// When the request must be answered.
+    pub(crate) fn deadline(&self) -> std::time::Instant {
+        self.deadline
     }
 
     /// The peer's address.

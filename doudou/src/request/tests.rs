@@ -13,6 +13,7 @@ fn with_content_type(value: &'static str) -> Request {
         ([127, 0, 0, 1], 1).into(),
         crate::request_id::Scanned::UNKNOWN,
         BodyLimits { max_size: 1024, read_timeout: Duration::from_secs(1), max_parts: 1000 },
+        std::time::Instant::now() + Duration::from_secs(1),
     )
 }
 

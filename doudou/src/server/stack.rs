@@ -157,7 +157,7 @@ pin_project_lite::pin_project! {
         access_log: Option<Box<(http::Uri, SocketAddr)>>,
         // The request's OpenTelemetry span, entered while the handler runs; boxed, and only
         // there when tracing is on.
-        span: Option<Box<tracing::Span>>,
+        span: Option<Box<trace::Traced>>,
     }
 }
 
@@ -178,7 +178,7 @@ impl std::future::Future for Handled {
     ) -> std::task::Poll<Self::Output> {
         let this = self.project();
         let routed = this.routed.project();
-        let _entered = this.span.as_deref().map(tracing::Span::enter);
+        let _entered = this.span.as_deref().map(trace::Traced::enter);
         let (mut resp, route) = std::task::ready!(panics::handling(|| match routed {
             RoutedProj::Direct { call } => call.poll(cx),
             RoutedProj::Tower { call } => call.as_mut().poll(cx),

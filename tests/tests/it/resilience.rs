@@ -230,3 +230,68 @@ fn a_body_that_breaks_dribbles_or_is_not_json_is_retried_elsewhere() {
         assert!(attempts <= 10, "{mode}: {attempts} attempts went to the bad instance");
     }
 }
+
+/// `n` helloworld instances (the first is the seed) and a greeter with `greeter_env`, in one
+/// cluster.
+fn instances_and_greeter(n: usize, greeter_env: &[(&str, &str)]) -> (Vec<Proc>, Proc) {
+    let seed = node("hello-0", None, &[]);
+    let s = seed.gossip_addr();
+    let mut hello = vec![seed];
+    for i in 1..n {
+        hello.push(node(&format!("hello-{i}"), Some(s), &[]));
+    }
+    let greeter = crate::gossip::greeter_with(s, "greeter-1", greeter_env);
+    poll(Duration::from_secs(15), "the greeter in the cluster", || {
+        (greeter.registry_names().len() == n + 1).then_some(())
+    });
+    (hello, greeter)
+}
+
+/// A call through the greeter: status, message and how long it took.
+fn timed_call(greeter: &Proc) -> (u16, String, Duration) {
+    let started = std::time::Instant::now();
+    let r = raw(greeter.addr, "GET", "/hello?name=x", &[], b"");
+    (r.status, r.message(), started.elapsed())
+}
+
+#[test]
+fn a_service_without_instances_is_answered_at_once() {
+    let (_hello, greeter) = instances_and_greeter(1, &[("HELLOWORLD_SERVICE", "absent")]);
+    for _ in 0..3 {
+        let (status, message, took) = timed_call(&greeter);
+        assert_eq!(status, 503, "{message}");
+        assert!(message.contains(r#"no instance of service "absent""#), "{message}");
+        // It used to wait 5 s for an instance to appear, on every call.
+        assert!(took < Duration::from_secs(1), "took {took:?}");
+    }
+}
+
+#[test]
+fn a_call_ends_within_its_total_timeout_and_within_the_request_that_makes_it() {
+    let total = [("GDD_CLIENT_TIMEOUT", "1s"), ("GDD_CLIENT_TOTAL_TIMEOUT", "1500ms")];
+    let (hello, greeter) = instances_and_greeter(2, &total);
+    for frozen in &hello {
+        frozen.signal("STOP");
+    }
+    // A try of 1 s on one instance, then the retry on the other cut at 1.5 s in all.
+    let (status, message, took) = timed_call(&greeter);
+    eprintln!("MEASURED a call to two frozen instances, 1 s a try, 1.5 s in all: {status} after {took:?}");
+    assert_eq!(status, 504, "{message}");
+    assert!(message.contains("GDD_CLIENT_TOTAL_TIMEOUT"), "{message}");
+    assert!(took >= Duration::from_millis(1400) && took < Duration::from_millis(2500), "took {took:?}");
+    for frozen in &hello {
+        frozen.signal("CONT");
+    }
+    drop((hello, greeter));
+
+    // The request's own GDD_WRITE_TIMEOUT is shorter than one try: the call ends with it, and
+    // the handler passes the callee's timeout on rather than the server answering 503.
+    let (hello, greeter) = instances_and_greeter(1, &[("GDD_WRITE_TIMEOUT", "1s")]);
+    hello[0].signal("STOP");
+    let (status, message, took) = timed_call(&greeter);
+    eprintln!("MEASURED a call inside a request of 1 s to a frozen instance: {status} after {took:?}");
+    assert_eq!(status, 504, "{message}");
+    assert!(message.contains("the time left of the request being handled (GDD_WRITE_TIMEOUT)"), "{message}");
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    hello[0].signal("CONT");
+}

@@ -126,9 +126,31 @@ fn one_trace_across_services_in_phoenix_and_requests_unharmed_when_it_hangs() {
         seed.addr.port().to_string()
     );
     assert_eq!(client["attributes"]["url.template"], "/whoami", "{client}");
-    assert!(client["attributes"]["server.address"]
-        .as_str()
-        .is_some_and(|a| a.starts_with("http://127.0.0.1:")));
+    // OpenTelemetry's HTTP conventions: a host and a port number, on both sides.
+    assert_eq!(client["attributes"]["server.address"], "127.0.0.1", "{client}");
+    assert_eq!(
+        client["attributes"]["server.port"].to_string().trim_matches('"'),
+        seed.addr.port().to_string(),
+        "{client}"
+    );
+    assert_eq!(
+        callee["attributes"]["server.address"], "127.0.0.1",
+        "the host asked for, not 0.0.0.0: {callee}"
+    );
+    // Nothing but those: no source location of the build machine, no thread, no poll times,
+    // no copies of the span's own ids.
+    for span in [server, client, callee] {
+        let names: Vec<&String> =
+            span["attributes"].as_object().map(|a| a.keys().collect()).unwrap_or_default();
+        for name in &names {
+            assert!(
+                !["code.", "thread.", "busy_ns", "idle_ns", "trace_id", "span_id", "target"]
+                    .iter()
+                    .any(|unwanted| name.starts_with(unwanted)),
+                "{name} in {span}"
+            );
+        }
+    }
     assert_eq!(server["attributes"]["http.route"], "/hello");
     assert_eq!(server["attributes"]["http.response.status_code"].to_string().trim_matches('"'), "200");
 
@@ -208,13 +230,15 @@ fn one_trace_across_services_in_phoenix_and_requests_unharmed_when_it_hangs() {
         b"",
     );
     assert_eq!(r.status, 200);
-    poll(Duration::from_secs(5), "the human line with the trace id", || {
+    let line = poll(Duration::from_secs(5), "the human line with the trace id", || {
         human
             .output()
             .lines()
-            .any(|l| l.contains("sleeping 2ms") && l.contains(&format!("trace_id={shown}")))
-            .then_some(())
+            .find(|l| l.contains("sleeping 2ms") && l.contains(&format!("trace_id={shown}")))
+            .map(str::to_owned)
     });
+    // The ids, not every attribute of the request's span.
+    assert!(!line.contains("http.route") && !line.contains("client.address"), "{line}");
 
     // The sampler follows the caller's decision (parent-based by default): an unsampled
     // traceparent is not recorded, while the sampled request after it is.
@@ -276,6 +300,26 @@ fn one_trace_across_services_in_phoenix_and_requests_unharmed_when_it_hangs() {
         "max with Phoenix frozen: {:?}",
         down[down.len() - 1]
     );
+
+    // The spans the frozen backend does not take are logged, with their count (the exporter
+    // gives up on a batch after OTEL_EXPORTER_OTLP_TIMEOUT, 10 s by default), and counted.
+    let lost = poll(Duration::from_secs(20), "the lost spans logged", || {
+        greeter
+            .output()
+            .lines()
+            .find(|l| l.contains("spans lost: the OTLP backend did not take them"))
+            .map(str::to_owned)
+    });
+    let lines = greeter.output().matches("spans lost: the OTLP backend").count();
+    eprintln!("MEASURED frozen backend: {lines} line(s) of lost spans, the first: {lost}");
+    assert!(lines <= 3, "the lost spans are logged at most every 10 s: {lines} lines");
+    let auth = doudou_tests::basic("admin", "admin");
+    let scrape = raw(greeter.addr, "GET", "/go-doudou/prometheus", &[("Authorization", &auth)], b"");
+    let counted = String::from_utf8_lossy(&scrape.body)
+        .lines()
+        .find_map(|l| l.strip_prefix("doudou_trace_spans_lost_total ")?.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(counted > 0, "the lost spans are counted");
 
     // Shutdown still ends within the grace period (3 s, and a moment to exit): the last spans
     // are given what is left of it, not the exporter's timeout.
