@@ -310,7 +310,8 @@ impl Outgoing<'_> {
             None => http::Uri::try_from(format!("{base_url}{}", self.path)).map_err(http::Error::from),
         };
         let uri = uri.map_err(|e| {
-            Error::bad_request(format!("cannot build a request to {base_url}{}: {e}", self.path))
+            tracing::debug!(instance = %base_url, route = self.template, error = %e, "cannot build the request");
+            Error::bad_request(format!("cannot build the request {}: {e}", self.what()))
         })?;
         // Set in place rather than through `http::request::Builder`, which moves the request's
         // parts at each step.

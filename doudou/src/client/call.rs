@@ -147,7 +147,13 @@ impl<'a> Call<'a> {
                     if i > 0 {
                         path.push_str(if catch_all { "/" } else { "%2F" });
                     }
-                    path.extend(percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT));
+                    if segment.bytes().all(|b| b == b'.') && !segment.is_empty() {
+                        // `.` and `..` as they are would be dot-segments, which a proxy
+                        // normalizes into another path.
+                        path.push_str(&"%2E".repeat(segment.len()));
+                    } else {
+                        path.extend(percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT));
+                    }
                 }
             }
             rest = rest.get(end + 1..).unwrap_or_default();
@@ -202,5 +208,27 @@ fn push_encoded(out: &mut String, text: &str) {
         out.push_str(text);
     } else {
         out.extend(form_urlencoded::byte_serialize(text.as_bytes()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path_of(template: &'static str, value: &str) -> String {
+        let client = super::super::Client::new("http://127.0.0.1:1");
+        let mut call = Call::new(&client, Method::GET, template);
+        call.path("v", &value.to_owned());
+        call.uri("")
+    }
+
+    #[test]
+    fn path_values_encode_only_what_they_must() {
+        assert_eq!(path_of("/stock/{v}", "APPLE-1.b_c~d"), "/stock/APPLE-1.b_c~d");
+        assert_eq!(path_of("/stock/{v}", "a b/ü"), "/stock/a%20b%2F%C3%BC");
+        // Dot-segments would be normalized away by a proxy: they are encoded.
+        assert_eq!(path_of("/stock/{v}", ".."), "/stock/%2E%2E");
+        assert_eq!(path_of("/files/{*v}", "a/../admin"), "/files/a/%2E%2E/admin");
+        assert_eq!(path_of("/files/{*v}", "a/.b/c."), "/files/a/.b/c.");
     }
 }

@@ -104,12 +104,15 @@ fn with_port(seed: &str) -> String {
     }
 }
 
-async fn resolve_seeds(seeds: &[String], own: SocketAddr) -> Vec<SocketAddr> {
+/// The seeds' addresses but `own`; a seed that does not resolve is a warning while this node
+/// is `alone`, and a debug line once it is in a cluster (a scaled-down StatefulSet's pod).
+async fn resolve_seeds(seeds: &[String], own: SocketAddr, alone: bool) -> Vec<SocketAddr> {
     let mut out = Vec::new();
     for seed in seeds {
         match tokio::net::lookup_host(with_port(seed)).await {
             Ok(addrs) => out.extend(addrs.filter(|a| a.is_ipv4() && *a != own)),
-            Err(e) => tracing::warn!(seed = %seed, error = %e, "cannot resolve seed (GDD_MEM_SEED)"),
+            Err(e) if alone => tracing::warn!(seed = %seed, error = %e, "cannot resolve seed (GDD_MEM_SEED)"),
+            Err(e) => tracing::debug!(seed = %seed, error = %e, "cannot resolve seed (GDD_MEM_SEED)"),
         }
     }
     out.sort();
@@ -365,7 +368,7 @@ async fn join_seeds(gossip: Arc<Gossip>, seeds: Vec<String>) {
         // its refutation makes it a member again here, but it learns this side's members only
         // from a state sync.
         let arrived = gossip.members.take_arrived();
-        let missing: Vec<SocketAddr> = resolve_seeds(&seeds, gossip.advertise)
+        let missing: Vec<SocketAddr> = resolve_seeds(&seeds, gossip.advertise, alone)
             .await
             .into_iter()
             .filter(|seed| alone || !online.contains(seed) || in_cluster && arrived.contains(seed))
@@ -429,7 +432,8 @@ async fn confirm_overdue(gossip: Arc<Gossip>, interval: Duration, timeout: Durat
             let members = &gossip.members;
             Some(async move {
                 let ping = list.ping(memberlist::proto::Node::new(id, addr));
-                if let Ok(Ok(_)) = tokio::time::timeout(timeout, ping).await {
+                // At most an interval: a member that does not answer must not slow the rounds.
+                if let Ok(Ok(_)) = tokio::time::timeout(timeout.min(interval), ping).await {
                     members.heard_from(&name);
                 }
             })

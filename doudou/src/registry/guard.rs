@@ -241,7 +241,7 @@ impl Connection for GuardedStream {
     async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
         check_read(&self.rules, buf.len())?;
         Connection::read_exact(&mut self.inner, buf).await?;
-        check_header(&self.rules, buf)
+        check_read_header(&self.rules, buf)
     }
 
     async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -294,7 +294,7 @@ impl ProtoReader for GuardedReader {
     async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
         check_read(&self.rules, buf.len())?;
         ProtoReader::read_exact(&mut self.inner, buf).await?;
-        check_header(&self.rules, buf)
+        check_read_header(&self.rules, buf)
     }
 
     async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -321,14 +321,28 @@ fn too_large(declared: usize, limit: usize) -> io::Error {
     )
 }
 
+/// What a message's body read adds to its declared length: its header, or an encrypted
+/// message's nonce and tag.
+const FRAMING: usize = 64;
+
 /// Refuses to read `len` bytes at once beyond the limit: a message's body is read with one
-/// `read_exact` of its declared length, before any of its buffer is written.
+/// `read_exact` of its declared length (and its framing), before any of its buffer is written.
 fn check_read(rules: &Rules, len: usize) -> io::Result<()> {
     let limit = rules.max_message();
-    if len > limit {
+    if len > limit + FRAMING {
         return Err(too_large(len, limit));
     }
     Ok(())
+}
+
+/// The one header the decoder reads rather than peeks: an encrypted message's (6 bytes).
+/// Nothing else read is a header: a body may start with any bytes (an encrypted one with its
+/// random nonce).
+fn check_read_header(rules: &Rules, read: &[u8]) -> io::Result<()> {
+    match read {
+        [ENCRYPTED, _, _, _, _, _] => check_header(rules, read),
+        _ => Ok(()),
+    }
 }
 
 /// memberlist-proto 0.3.4's stream message tags whose header is the tag, one byte, and a
@@ -400,7 +414,20 @@ mod tests {
         // An incomplete varint is left for the decoder to peek again.
         assert!(check_header(&rules, &[4, 0x80]).is_ok());
         assert!(check_read(&rules, 2 << 20).is_err());
-        assert!(check_read(&rules, 1 << 20).is_ok());
+        assert!(check_read(&rules, (1 << 20) + 28).is_ok(), "a message at the limit, with a nonce and tag");
+    }
+
+    #[test]
+    fn a_body_read_is_not_taken_for_a_header() {
+        let rules = rules(3);
+        // An encrypted body starts with its random nonce: 02 ff ff 7f would read as a plain
+        // message of 2 MiB.
+        let mut body = vec![0x02, 0xff, 0xff, 0x7f];
+        body.resize(200, 0x5a);
+        assert!(check_read_header(&rules, &body).is_ok());
+        // The encrypted header itself, read in one piece, is checked.
+        assert!(check_read_header(&rules, &[15, 1, 0x7f, 0xff, 0xff, 0xff]).is_err());
+        assert!(check_read_header(&rules, &[15, 1, 0, 0, 0x10, 0]).is_ok());
     }
 
     #[test]

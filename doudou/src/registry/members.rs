@@ -52,13 +52,12 @@ impl Members {
     }
 
     /// Notes that `name` showed it is alive now.
+    /// Only a member is noted: an acknowledgement that arrives after a member left would
+    /// otherwise leave an entry that never ages out.
     pub(crate) fn heard_from(&self, name: &str) {
         if let Ok(mut heard) = self.heard.lock() {
-            match heard.get_mut(name) {
-                Some(at) => *at = Instant::now(),
-                None => {
-                    heard.insert(name.to_owned(), Instant::now());
-                }
+            if let Some(at) = heard.get_mut(name) {
+                *at = Instant::now();
             }
         }
     }
@@ -135,7 +134,9 @@ impl Members {
             self.depart(member);
             return;
         }
-        self.heard_from(&member.name);
+        if let Ok(mut heard) = self.heard.lock() {
+            heard.insert(member.name.clone(), Instant::now());
+        }
         if let Ok(mut departed) = self.departed.lock() {
             departed.retain(|(m, _)| m.name != member.name);
         }
@@ -144,6 +145,10 @@ impl Members {
             let new = map.insert(member.name.clone(), member).is_none();
             self.changed(&map);
             if let (true, Some(addr), Ok(mut arrived)) = (new, gossip_address, self.arrived.lock()) {
+                // Read only by a node with seeds: bounded for the others.
+                if arrived.len() >= MAX_DEPARTED {
+                    arrived.remove(0);
+                }
                 arrived.push(addr);
             }
         }
@@ -166,6 +171,9 @@ impl Members {
     /// so a healthy member may go unheard longer, which is why nodes announce.)
     pub(crate) fn remove(&self, name: &str) {
         let Some(mut member) = self.by_name.read().ok().and_then(|map| map.get(name).cloned()) else {
+            if let Ok(mut heard) = self.heard.lock() {
+                heard.remove(name);
+            }
             return;
         };
         let heard = self.heard.lock().ok().and_then(|h| h.get(name).copied());
@@ -225,7 +233,9 @@ impl Members {
         }
         let suspect_after = self.suspect_after(self.count.load(std::sync::atomic::Ordering::Relaxed));
         let Ok(heard) = self.heard.lock() else { return all };
-        let suspect = |m: &Member| heard.get(&m.name).is_some_and(|at| at.elapsed() > suspect_after);
+        let suspect = |m: &Member| {
+            m.name != self.local && heard.get(&m.name).is_some_and(|at| at.elapsed() > suspect_after)
+        };
         if !all.iter().any(suspect) || all.iter().all(suspect) {
             return all;
         }

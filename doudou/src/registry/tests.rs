@@ -108,6 +108,25 @@ fn this_node_is_never_suspect_of_itself() {
     let status: Vec<_> = members.all().iter().map(|m| (m.name.clone(), m.status)).collect();
     assert_eq!(status, [("other".to_owned(), SUSPECT), ("this-node".to_owned(), ALIVE)]);
     assert_eq!(members.overdue(), ["other"], "this node is not pinged");
+    let mine = Members::new("hello-1", Duration::from_millis(200), Duration::from_millis(100), 4);
+    for name in ["hello-1", "hello-2"] {
+        mine.upsert(member(name));
+        last_heard(&mine, name, Duration::from_secs(60));
+    }
+    mine.upsert(member("hello-3"));
+    let answering: Vec<String> = mine.answering("hello").iter().map(|m| m.name.clone()).collect();
+    assert_eq!(answering, ["hello-1", "hello-3"], "its clients call this node's own instance");
+}
+
+#[test]
+fn an_acknowledgement_after_a_member_left_leaves_nothing_behind() {
+    let members = Members::new("this-node", Duration::from_millis(200), Duration::from_millis(100), 4);
+    members.upsert(member("going"));
+    members.upsert(member_leaving("going", true));
+    members.heard_from("going"); // a probe acknowledged just before its leave arrived
+    members.remove("going");
+    members.heard_from("going");
+    assert!(members.overdue().is_empty(), "no stale entry takes a ping's place");
 }
 
 #[test]
