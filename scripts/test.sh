@@ -8,7 +8,7 @@ log() { printf '\n==> %s\n' "$*"; }
 
 # --- tools ------------------------------------------------------------------------------
 # Debian packages the tests drive as real processes. Each entry is "command:package".
-APT_TOOLS=(prometheus:prometheus promtool:prometheus wrk:wrk taskset:util-linux)
+APT_TOOLS=(prometheus:prometheus promtool:prometheus wrk:wrk taskset:util-linux valgrind:valgrind)
 missing=()
 for entry in "${APT_TOOLS[@]}"; do
   command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")

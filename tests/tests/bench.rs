@@ -144,3 +144,23 @@ fn the_client_script_compares_the_generated_client_with_hyper() {
         text.lines().find_map(|l| l.strip_prefix("doudou / hyper, paired: ")).expect("the paired ratio");
     assert!(paired.trim().parse::<f64>().is_ok_and(|r| r > 0.0), "{paired}");
 }
+
+#[test]
+fn the_callgrind_script_counts_instructions_per_request() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    tool("valgrind");
+    // Debug builds and a few requests: this checks the script, it measures nothing.
+    let bin_dir = bin("bench-server").parent().expect("target dir").to_path_buf();
+    let out = Command::new(manifest_dir().join("../benches/callgrind.sh"))
+        .args(["post", "5", "15"])
+        .env("BENCH_BIN", &bin_dir)
+        .output()
+        .expect("run benches/callgrind.sh");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    let per_request = text
+        .lines()
+        .find_map(|l| l.strip_prefix("post: ")?.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no count in:\n{text}"));
+    assert!(per_request > 1000, "{text}");
+}
