@@ -13,6 +13,7 @@ use super::metrics::Outcome;
 use super::transport::is_connect;
 use super::{balance, Call, Reply, Shared};
 use crate::body::{Body, BoxError};
+use crate::deadline::Deadline;
 use crate::{trace, Error};
 
 /// How one attempt ended.
@@ -144,8 +145,10 @@ impl Outgoing<'_> {
         if let Some(ready) = provider.ready() {
             ready.await;
         }
-        let started = Instant::now();
+        let started = now();
         let (call_deadline, call_limit) = call_deadline(started, shared.total_timeout);
+        // One timer for every attempt, armed only if an answer has to be waited for.
+        let mut timer = Deadline::new(call_deadline);
         let idempotent = matches!(
             self.method,
             Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
@@ -179,18 +182,12 @@ impl Outgoing<'_> {
                 Ok(req) => req,
                 Err(e) => break (Ended::Failed(e), Outcome::Transport),
             };
-            let per_try = sent + shared.timeouts.timeout();
+            let per_try = sent + shared.timeout;
             // The last attempt ends with the call's own deadline, when that comes first.
             let cut = call_deadline < per_try;
+            timer.reset(per_try.min(call_deadline));
             let exchange = Exchange::new(shared.transport.call(req), shared.max_body, decode.is_none());
-            let limited = if cut {
-                // Not in the client's queue of timeouts, which holds deadlines in the order
-                // attempts start: tokio's timer takes any.
-                tokio::time::timeout_at(call_deadline.into(), exchange).await.map_err(drop)
-            } else {
-                shared.timeouts.limit(per_try, exchange).await.map_err(drop)
-            };
-            let mut attempt = match limited {
+            let mut attempt = match timer.limit(exchange).await {
                 Ok(Ok(Exchanged::Whole(parts, bytes))) => Attempt::Answered(parts, bytes),
                 Ok(Ok(Exchanged::Streaming(resp))) => Attempt::Streaming(resp),
                 Ok(Err(Broken::Transport(e))) => Attempt::Failed(e),
@@ -201,7 +198,7 @@ impl Outgoing<'_> {
                 )),
                 Err(_) => Attempt::TimedOut,
             };
-            done = Instant::now();
+            done = now();
             if let (Attempt::Answered(parts, bytes), Some(decode)) = (&attempt, decode.as_mut()) {
                 if parts.status.is_success() {
                     if let Err(why) = decode(bytes) {
@@ -234,7 +231,7 @@ impl Outgoing<'_> {
                     let within = if cut {
                         call_limit.to_string()
                     } else {
-                        format!("{:?} (GDD_CLIENT_TIMEOUT)", shared.timeouts.timeout())
+                        format!("{:?} (GDD_CLIENT_TIMEOUT)", shared.timeout)
                     };
                     let err = Error::new(
                         StatusCode::GATEWAY_TIMEOUT,
@@ -329,6 +326,11 @@ impl Outgoing<'_> {
     }
 }
 
+/// Now, by tokio's clock: the same as the system's, but that tests can pause.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
 /// The margin a handler keeps to pass a failed call's error on before its own
 /// `GDD_WRITE_TIMEOUT` answers 503 in its place.
 const HANDOFF: Duration = Duration::from_millis(10);
@@ -395,4 +397,70 @@ fn cause(error: &BoxError) -> String {
         source = inner;
     }
     source.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::client::{Client, ServiceProvider};
+    use crate::registry::Member;
+
+    /// Two instances of a service, for a retry to have somewhere to go.
+    struct Two(Arc<Vec<Member>>);
+
+    impl ServiceProvider for Two {
+        fn name(&self) -> &str {
+            "slow"
+        }
+        fn instances(&self) -> Arc<Vec<Member>> {
+            Arc::clone(&self.0)
+        }
+    }
+
+    /// A client of `instances` whose transport never answers.
+    fn unanswered(instances: usize) -> Client {
+        let members = (0..instances)
+            .map(|i| Member::instance("slow", &format!("s{i}"), format!("http://10.0.0.{i}:1"), 1));
+        let never = tower::service_fn(|_: http::Request<Body>| {
+            std::future::pending::<Result<http::Response<Body>, BoxError>>()
+        });
+        Client::with_provider(Two(Arc::new(members.collect()))).transport(never)
+    }
+
+    async fn get(client: &Client) -> Error {
+        client.call(Method::GET, "/x").receive(|_| Ok(())).await.expect_err("no answer")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_ends_at_its_timeout_and_a_call_at_its_total() {
+        let client = unanswered(1).timeout(Duration::from_secs(5));
+        let started = tokio::time::Instant::now();
+        let err = get(&client).await;
+        assert_eq!(err.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert!(err.message().contains("5s (GDD_CLIENT_TIMEOUT)"), "{}", err.message());
+        let took = started.elapsed();
+        assert!(took >= Duration::from_secs(5) && took < Duration::from_millis(5100), "{took:?}");
+
+        // Two instances, 5 s a try, 8 s in all: the retry is cut at 8 s.
+        let client = unanswered(2).timeout(Duration::from_secs(5)).total_timeout(Duration::from_secs(8));
+        let started = tokio::time::Instant::now();
+        let err = get(&client).await;
+        assert!(err.message().contains("8s (GDD_CLIENT_TOTAL_TIMEOUT)"), "{}", err.message());
+        let took = started.elapsed();
+        assert!(took >= Duration::from_secs(8) && took < Duration::from_millis(8100), "{took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_inside_a_handler_ends_with_the_request() {
+        let client = unanswered(2).timeout(Duration::from_secs(5));
+        let request_ends = now() + Duration::from_secs(2);
+        let current = crate::request_id::Current::new(None, request_ends, None);
+        let started = tokio::time::Instant::now();
+        let err = crate::request_id::scope(current, get(&client)).await;
+        assert!(err.message().contains("the time left of the request being handled"), "{}", err.message());
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(1990) && took < Duration::from_millis(2100), "{took:?}");
+    }
 }

@@ -16,7 +16,6 @@ mod balance;
 mod call;
 mod exchange;
 mod metrics;
-mod timeouts;
 mod transport;
 
 use std::sync::Arc;
@@ -102,7 +101,8 @@ impl ServiceProvider for FixedProvider {
 struct Shared {
     provider: Arc<dyn ServiceProvider>,
     transport: Transport,
-    timeouts: Arc<timeouts::Timeouts>,
+    /// How long one attempt may wait for its answer (`GDD_CLIENT_TIMEOUT`).
+    timeout: Duration,
     /// How long a call may take, its retries included (`GDD_CLIENT_TOTAL_TIMEOUT`).
     total_timeout: Duration,
     retries: u32,
@@ -164,7 +164,7 @@ impl Client {
             shared: Arc::new(Shared {
                 provider: Arc::new(provider),
                 transport: Transport::hyper(),
-                timeouts: timeouts::Timeouts::new(config.timeout),
+                timeout: config.timeout,
                 total_timeout: config.total_timeout,
                 retries: config.retries,
                 max_body: config.max_body_size,
@@ -183,7 +183,7 @@ impl Client {
     /// This client with another timeout for each attempt of a call (instead of
     /// `GDD_CLIENT_TIMEOUT`); zero is taken as one millisecond.
     pub fn timeout(self, timeout: Duration) -> Self {
-        self.with(|s| s.timeouts = timeouts::Timeouts::new(timeout.max(Duration::from_millis(1))))
+        self.with(|s| s.timeout = timeout.max(Duration::from_millis(1)))
     }
 
     /// This client with another limit on a whole call, its retries included (instead of
