@@ -175,6 +175,17 @@ impl Router {
         self.lookup(path).ok().and_then(|(endpoint, _)| self.template(endpoint))
     }
 
+    /// The route a path matches and whether it is a business route (not one of the
+    /// `/go-doudou/` management routes), if it matches one.
+    pub(crate) fn route_of(&self, path: &str) -> Option<(usize, bool)> {
+        let (endpoint, _) = self.lookup(path).ok()?;
+        let business = self.inner.endpoints[endpoint]
+            .verbs
+            .first()
+            .is_none_or(|(_, target)| self.inner.business[target.service]);
+        Some((endpoint, business))
+    }
+
     /// The endpoint a path matches, and its path parameters unless it is a static path.
     fn lookup<'p>(
         &self,

@@ -48,8 +48,13 @@ fn may_accept_gzip(accept_encoding: &HeaderValue) -> bool {
     accept_encoding.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"gzip"))
 }
 
-/// Calls a tower stack (compression, user layers); the route comes back in an extension.
-fn call_tower<S, B>(mut svc: S, req: http::Request<Incoming>) -> BoxFuture<(Response<Body>, Option<usize>)>
+/// Calls a tower stack (compression, user layers); the route comes back in an extension, or
+/// is `matched` when a user layer answered by itself (a 401 is still the route's).
+fn call_tower<S, B>(
+    mut svc: S,
+    req: http::Request<Incoming>,
+    matched: Option<usize>,
+) -> BoxFuture<(Response<Body>, Option<usize>)>
 where
     S: tower::Service<http::Request<Incoming>, Response = Response<B>, Error = Infallible>,
     S::Future: Send + 'static,
@@ -62,7 +67,7 @@ where
             Ok(resp) => resp.map(Body::new),
             Err(never) => match never {},
         };
-        let route = resp.extensions().get::<RouteIndex>().map(|r| r.0);
+        let route = resp.extensions().get::<RouteIndex>().map(|r| r.0).or(matched);
         (resp, route)
     })
 }
@@ -129,12 +134,18 @@ impl Stack {
             let route = stack.router.template_of(req.uri().path());
             Box::new(trace::server_span(&method, route, req.headers(), remote, stack.listening))
         });
-        let routed = if let Some(layered) = &stack.layered {
+        // User layers wrap the business routes (and paths no route matches), never the
+        // management routes: an authentication layer must not fail the probes.
+        let layered =
+            stack.layered.as_ref().map(|layered| (layered, stack.router.route_of(req.uri().path())));
+        let routed = if let Some((layered, route)) =
+            layered.filter(|(_, route)| route.is_none_or(|(_, business)| business))
+        {
             req.extensions_mut().insert(RemoteAddr(remote));
-            Routed::Tower { call: call_tower(layered.clone(), req) }
+            Routed::Tower { call: call_tower(layered.clone(), req, route.map(|(r, _)| r)) }
         } else if let Some(gzip) = stack.gzip.as_ref().filter(|_| tower_path) {
             req.extensions_mut().insert(RemoteAddr(remote));
-            Routed::Tower { call: call_tower(gzip.clone(), req) }
+            Routed::Tower { call: call_tower(gzip.clone(), req, None) }
         } else {
             let scanned = Scanned { generated: generated.as_ref().and_then(GeneratedId::of), traceparent };
             Routed::Direct { call: stack.router.dispatch(req.map(Body::incoming), remote, started, scanned) }

@@ -74,6 +74,26 @@ async fn user_layers_wrap_every_route() {
     assert!(denied.header("x-request-id").is_some(), "doudou's stack still wraps user layers");
     assert_eq!(allowed.status, 200);
     assert_eq!(allowed.json()["name"], "user-1");
+
+    // The management routes keep their own stack: probes answer without the token, and the
+    // layer's own 401 is counted under the route it refused.
+    let (health, ready, scrape) = tokio::task::spawn_blocking(move || {
+        let auth = doudou_tests::basic("admin", "admin");
+        (
+            get(addr, "/go-doudou/health"),
+            get(addr, "/go-doudou/ready"),
+            raw(addr, "GET", "/go-doudou/prometheus", &[("Authorization", &auth)], b""),
+        )
+    })
+    .await
+    .expect("requests");
+    assert_eq!((health.status, ready.status), (200, 200), "an authentication layer does not fail the probes");
+    let text = String::from_utf8_lossy(&scrape.body);
+    assert!(
+        text.contains(r#"doudou_http_requests_total{method="GET",route="/user",status="401"} 1"#),
+        "{}",
+        text.lines().filter(|l| l.starts_with("doudou_http_requests_total")).collect::<Vec<_>>().join("\n")
+    );
     running.shutdown().await;
 }
 
