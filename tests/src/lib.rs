@@ -130,6 +130,25 @@ impl Proc {
         Memory { now: field("VmRSS:"), peak: field("VmHWM:") }
     }
 
+    /// The sum of the series of the metric `name` whose labels contain `label` (`""`: every
+    /// series), from its `/go-doudou/prometheus` with the default credentials.
+    pub fn metric(&self, name: &str, label: &str) -> u64 {
+        let r = raw(
+            self.addr,
+            "GET",
+            "/go-doudou/prometheus",
+            &[("Authorization", &basic("admin", "admin"))],
+            b"",
+        );
+        String::from_utf8_lossy(&r.body)
+            .lines()
+            .filter(|l| {
+                l.strip_prefix(name).is_some_and(|rest| rest.starts_with(['{', ' '])) && l.contains(label)
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
     /// `http://ADDR`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)

@@ -70,19 +70,25 @@ fn the_benchmark_servers_answer_alike() {
     }
 }
 
+/// Runs `benches/{script}` with `args` against the debug builds (`BENCH_BIN`): its output,
+/// once it succeeded.
+fn run_script(script: &str, args: &[&str]) -> String {
+    let out = Command::new(manifest_dir().join("../benches").join(script))
+        .args(args)
+        .env("BENCH_BIN", bin("bench-server").parent().expect("target dir"))
+        .output()
+        .unwrap_or_else(|e| panic!("run benches/{script}: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    text
+}
+
 #[test]
 fn the_load_script_measures_every_server() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     tool("wrk");
     // Debug builds and one short round: this checks the script, it measures nothing.
-    let bin_dir = bin("bench-server").parent().expect("target dir").to_path_buf();
-    let out = Command::new(manifest_dir().join("../benches/load.sh"))
-        .args(["1", "1", "8"])
-        .env("BENCH_BIN", &bin_dir)
-        .output()
-        .expect("run benches/load.sh");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{text}");
+    let text = run_script("load.sh", &["1", "1", "8"]);
     for server in ["hyper", "axum", "doudou"] {
         for route in ["get", "post"] {
             let row = text
@@ -111,8 +117,7 @@ fn the_load_script_measures_every_server() {
         assert!(ratio > 0.0, "{row}");
     }
     // The script stops the servers it started.
-    let leftover =
-        Command::new("pgrep").arg("-f").arg(bin_dir.join("hyper-baseline")).output().expect("pgrep");
+    let leftover = Command::new("pgrep").arg("-f").arg(bin("hyper-baseline")).output().expect("pgrep");
     assert!(
         leftover.stdout.is_empty(),
         "hyper-baseline still running: {}",
@@ -124,14 +129,7 @@ fn the_load_script_measures_every_server() {
 fn the_client_script_compares_the_generated_client_with_hyper() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // Debug builds and one short round: this checks the script, it measures nothing.
-    let bin_dir = bin("bench-server").parent().expect("target dir").to_path_buf();
-    let out = Command::new(manifest_dir().join("../benches/client.sh"))
-        .args(["1", "1", "4"])
-        .env("BENCH_BIN", &bin_dir)
-        .output()
-        .expect("run benches/client.sh");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{text}");
+    let text = run_script("client.sh", &["1", "1", "4"]);
     for caller in ["hyper", "hyper-static", "doudou"] {
         let row = text
             .lines()
@@ -150,14 +148,7 @@ fn the_callgrind_script_counts_instructions_per_request() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     tool("valgrind");
     // Debug builds and a few requests: this checks the script, it measures nothing.
-    let bin_dir = bin("bench-server").parent().expect("target dir").to_path_buf();
-    let out = Command::new(manifest_dir().join("../benches/callgrind.sh"))
-        .args(["post", "5", "15"])
-        .env("BENCH_BIN", &bin_dir)
-        .output()
-        .expect("run benches/callgrind.sh");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{text}");
+    let text = run_script("callgrind.sh", &["post", "5", "15"]);
     let per_request = text
         .lines()
         .find_map(|l| l.strip_prefix("post: ")?.split_whitespace().next()?.parse::<u64>().ok())

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use memberlist::net::stream_layer::tcp::{Tcp, TcpListener, TcpStream};
 use memberlist::net::stream_layer::{Listener, PromisedStream, StreamLayer};
-use memberlist::proto::ProtoReader;
+use memberlist::proto::{ProtoReader, ProtoWriter};
 use memberlist::tokio::TokioRuntime;
 use memberlist::transport::Connection;
 
@@ -168,7 +168,7 @@ impl StreamLayer for Guarded {
     async fn connect(&self, addr: SocketAddr) -> io::Result<GuardedStream> {
         // A peer this node calls answers through the same decoder: its answer is limited too.
         let stream = StreamLayer::connect(&self.tcp, addr).await?;
-        Ok(GuardedStream { inner: stream, rules: Arc::clone(&self.rules), place: None })
+        Ok(GuardedStream::new(stream, Arc::clone(&self.rules), None))
     }
 
     async fn bind(&self, addr: SocketAddr) -> io::Result<GuardedListener> {
@@ -204,8 +204,7 @@ impl Listener for GuardedListener {
                 refused(Refusal::TooManyConnections);
                 continue;
             };
-            let stream = GuardedStream { inner: stream, rules: Arc::clone(&self.rules), place: Some(place) };
-            return Ok((stream, peer));
+            return Ok((GuardedStream::new(stream, Arc::clone(&self.rules), Some(place)), peer));
         }
     }
 
@@ -218,11 +217,21 @@ impl Listener for GuardedListener {
     }
 }
 
-/// A gossip TCP stream behind the guard.
+/// A gossip TCP stream behind the guard: split at once, so that every read, whether memberlist
+/// splits the stream first (it always does) or not, goes through the one guarded reader.
 pub(crate) struct GuardedStream {
-    inner: InnerStream,
-    rules: Arc<Rules>,
-    place: Option<Place>,
+    reader: GuardedReader,
+    writer: InnerWriter,
+    local: SocketAddr,
+    peer: SocketAddr,
+}
+
+impl GuardedStream {
+    fn new(inner: InnerStream, rules: Arc<Rules>, place: Option<Place>) -> Self {
+        let (local, peer) = (PromisedStream::local_addr(&inner), PromisedStream::peer_addr(&inner));
+        let (reader, writer) = inner.split();
+        Self { reader: GuardedReader { inner: reader, rules, _place: place }, writer, local, peer }
+    }
 }
 
 impl Connection for GuardedStream {
@@ -230,40 +239,35 @@ impl Connection for GuardedStream {
     type Writer = InnerWriter;
 
     fn split(self) -> (GuardedReader, InnerWriter) {
-        let (reader, writer) = self.inner.split();
-        (GuardedReader { inner: reader, rules: self.rules, _place: self.place }, writer)
+        (self.reader, self.writer)
     }
 
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        Connection::read(&mut self.inner, buf).await
+        ProtoReader::read(&mut self.reader, buf).await
     }
 
     async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        check_read(&self.rules, buf.len())?;
-        Connection::read_exact(&mut self.inner, buf).await?;
-        check_read_header(&self.rules, buf)
+        ProtoReader::read_exact(&mut self.reader, buf).await
     }
 
     async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = Connection::peek(&mut self.inner, buf).await?;
-        check_header(&self.rules, &buf[..n]).map(|()| n)
+        ProtoReader::peek(&mut self.reader, buf).await
     }
 
     async fn peek_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        Connection::peek_exact(&mut self.inner, buf).await?;
-        check_header(&self.rules, buf)
+        ProtoReader::peek_exact(&mut self.reader, buf).await
     }
 
     async fn write_all(&mut self, payload: &[u8]) -> io::Result<()> {
-        Connection::write_all(&mut self.inner, payload).await
+        ProtoWriter::write_all(&mut self.writer, payload).await
     }
 
     async fn flush(&mut self) -> io::Result<()> {
-        Connection::flush(&mut self.inner).await
+        ProtoWriter::flush(&mut self.writer).await
     }
 
     async fn close(&mut self) -> io::Result<()> {
-        Connection::close(&mut self.inner).await
+        ProtoWriter::close(&mut self.writer).await
     }
 }
 
@@ -271,11 +275,11 @@ impl PromisedStream for GuardedStream {
     type Instant = <InnerStream as PromisedStream>::Instant;
 
     fn local_addr(&self) -> SocketAddr {
-        PromisedStream::local_addr(&self.inner)
+        self.local
     }
 
     fn peer_addr(&self) -> SocketAddr {
-        PromisedStream::peer_addr(&self.inner)
+        self.peer
     }
 }
 

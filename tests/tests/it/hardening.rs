@@ -292,8 +292,7 @@ fn closed(mut conn: &TcpStream) -> bool {
 
 /// The value of `doudou_gossip_refused_total` for `reason` on `node`.
 fn gossip_refused(node: &Proc, reason: &str) -> u64 {
-    let prefix = format!(r#"doudou_gossip_refused_total{{reason="{reason}"}} "#);
-    scrape(node).lines().find_map(|l| l.strip_prefix(&prefix)?.parse().ok()).unwrap_or(0)
+    node.metric("doudou_gossip_refused_total", &format!(r#"reason="{reason}""#))
 }
 
 #[test]

@@ -173,15 +173,6 @@ fn failed_calls(greeter: &Proc, calls: usize) -> Vec<u16> {
         .collect()
 }
 
-/// The sum of the series of the counter `name` whose labels contain `label`, on `svc`.
-fn counter(svc: &Proc, name: &str, label: &str) -> u64 {
-    scrape(svc)
-        .lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(label))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
 #[test]
 fn an_instance_answering_a_huge_or_endless_body_costs_no_memory_and_no_call() {
     const MIB: u64 = 1 << 20;
@@ -190,7 +181,7 @@ fn an_instance_answering_a_huge_or_endless_body_costs_no_memory_and_no_call() {
         let idle = greeter.memory().now;
         let failed = failed_calls(&greeter, 60);
         let memory = greeter.memory();
-        let attempts = counter(&hello[2], "doudou_http_requests_total", r#"route="/whoami""#);
+        let attempts = hello[2].metric("doudou_http_requests_total", r#"route="/whoami""#);
         eprintln!(
             "MEASURED {mode} body (1 of 3 instances): {} of 60 calls failed, {attempts} attempts on it; the greeter's peak resident memory {} MiB over {} MiB idle",
             failed.len(),
@@ -205,7 +196,7 @@ fn an_instance_answering_a_huge_or_endless_body_costs_no_memory_and_no_call() {
             memory.peak / MIB,
             idle / MIB
         );
-        assert!(counter(&greeter, "doudou_client_retries_total", "") >= 1, "{mode}: its calls were retried");
+        assert!(greeter.metric("doudou_client_retries_total", "") >= 1, "{mode}: its calls were retried");
     }
 }
 
@@ -215,8 +206,8 @@ fn a_body_that_breaks_dribbles_or_is_not_json_is_retried_elsewhere() {
         // A short timeout, so that the dribbling instance costs the test little time.
         let (hello, greeter) = with_a_misbehaving_instance(mode, &[("GDD_CLIENT_TIMEOUT", "1s")]);
         let failed = failed_calls(&greeter, 60);
-        let attempts = counter(&hello[2], "doudou_http_requests_total", r#"route="/whoami""#);
-        let retries = counter(&greeter, "doudou_client_retries_total", "");
+        let attempts = hello[2].metric("doudou_http_requests_total", r#"route="/whoami""#);
+        let retries = greeter.metric("doudou_client_retries_total", "");
         eprintln!(
             "MEASURED {mode} body (1 of 3 instances): {} of 60 calls failed, {attempts} attempts on it, {retries} retries",
             failed.len()
