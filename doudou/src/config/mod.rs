@@ -222,7 +222,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("GDD_CLIENT_TIMEOUT", "5s"),
     ("GDD_CLIENT_TOTAL_TIMEOUT", "10s"),
     ("GDD_RETRY_COUNT", "2"),
-    ("GDD_CLIENT_MAX_BODY_SIZE", "4MiB"),
+    ("GDD_CLIENT_MAX_BODY_SIZE", ""),
     ("GDD_ENABLE_RESPONSE_GZIP", "true"),
     ("GDD_MANAGE_ENABLE", "true"),
     ("GDD_MANAGE_USER", "admin"),
@@ -346,7 +346,7 @@ impl Config {
             max_body_size: parse(
                 "GDD_MAX_BODY_SIZE",
                 get("GDD_MAX_BODY_SIZE"),
-                "a size such as 4MiB, 512KiB or 1048576",
+                resilience::SIZE,
                 parse_size,
             )?,
             max_form_parts: parse(

@@ -28,7 +28,8 @@ pub struct ClientConfig {
     pub total_timeout: Duration,
     /// `GDD_RETRY_COUNT`: retries of a call after a failure it is safe to retry.
     pub retries: u32,
-    /// `GDD_CLIENT_MAX_BODY_SIZE`: the largest answer body a call reads (downloads stream).
+    /// `GDD_CLIENT_MAX_BODY_SIZE`: the largest answer body a call reads (downloads stream);
+    /// `GDD_MAX_BODY_SIZE` unless set.
     pub max_body_size: u64,
 }
 
@@ -48,6 +49,9 @@ pub(super) fn parse_limits<'a>(get: &impl Fn(&str) -> &'a str) -> Result<LimitsC
     })
 }
 
+/// What a size setting looks like.
+pub(super) const SIZE: &str = "a size such as 4MiB, 512KiB or 1048576";
+
 pub(super) fn parse_client<'a>(get: &impl Fn(&str) -> &'a str) -> Result<ClientConfig, ConfigError> {
     Ok(ClientConfig {
         timeout: parse_interval("GDD_CLIENT_TIMEOUT", get("GDD_CLIENT_TIMEOUT"))?,
@@ -55,11 +59,10 @@ pub(super) fn parse_client<'a>(get: &impl Fn(&str) -> &'a str) -> Result<ClientC
         retries: parse("GDD_RETRY_COUNT", get("GDD_RETRY_COUNT"), "0 or a positive integer", |v| {
             v.parse().ok()
         })?,
-        max_body_size: parse(
-            "GDD_CLIENT_MAX_BODY_SIZE",
-            get("GDD_CLIENT_MAX_BODY_SIZE"),
-            "a size such as 4MiB, 512KiB or 1048576",
-            parse_size,
-        )?,
+        // Unset, it is the server's own limit: what a service accepts, its clients read.
+        max_body_size: match get("GDD_CLIENT_MAX_BODY_SIZE") {
+            "" => parse("GDD_MAX_BODY_SIZE", get("GDD_MAX_BODY_SIZE"), SIZE, parse_size)?,
+            size => parse("GDD_CLIENT_MAX_BODY_SIZE", size, SIZE, parse_size)?,
+        },
     })
 }

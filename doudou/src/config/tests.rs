@@ -177,3 +177,13 @@ fn redaction_hides_passwords() {
     assert_eq!(shown.get("GDD_MANAGE_PASS").map(String::as_str), Some("******"));
     assert!(!format!("{shown:?}").contains("hunter2"));
 }
+
+#[test]
+fn the_client_reads_what_the_server_accepts_unless_told_otherwise() {
+    let c = Config::load(&empty_dir(), env(&[])).expect("defaults load");
+    assert_eq!(c.client.max_body_size, 4 << 20);
+    let c = Config::load(&empty_dir(), env(&[("GDD_MAX_BODY_SIZE", "16MiB")])).expect("loads");
+    assert_eq!(c.client.max_body_size, 16 << 20);
+    let both = env(&[("GDD_MAX_BODY_SIZE", "16MiB"), ("GDD_CLIENT_MAX_BODY_SIZE", "1MiB")]);
+    assert_eq!(Config::load(&empty_dir(), both).expect("loads").client.max_body_size, 1 << 20);
+}
