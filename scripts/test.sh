@@ -54,6 +54,12 @@ done
 log "cargo fmt --check"
 cargo fmt --all --check
 
+log "mdbook build docs"
+mdbook build docs
+
+log "layers: each module of doudou/src imports only those below it (ARCHITECTURE.md)"
+python3 scripts/layers.py
+
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 

@@ -75,9 +75,9 @@ fn metrics(c: &mut Criterion) {
     group.finish();
 }
 
-fn members(n: usize) -> Vec<doudou::registry::Member> {
+fn members(n: usize) -> Vec<doudou::sd::Member> {
     (0..n)
-        .map(|i| doudou::registry::Member {
+        .map(|i| doudou::sd::Member {
             name: format!("node-{i}"),
             service: "svc".into(),
             gossip_address: String::new(),
@@ -88,7 +88,7 @@ fn members(n: usize) -> Vec<doudou::registry::Member> {
             git_commit: String::new(),
             build_time: String::new(),
             start_time: 0,
-            status: doudou::registry::ALIVE,
+            status: doudou::sd::MemberStatus::Alive,
         })
         .collect()
 }

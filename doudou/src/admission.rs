@@ -16,8 +16,9 @@ use tokio::sync::Semaphore;
 
 use crate::body::Body;
 use crate::config::LimitsConfig;
-use crate::service::BoxFuture;
-use crate::{reply, Error};
+use crate::error::Error;
+use crate::reply;
+use crate::vocab::BoxFuture;
 
 /// The limits of one server; `None` from [`Admission::new`] when none is set.
 pub(crate) struct Admission {

@@ -6,7 +6,7 @@ pub use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt};
 use http_body_util::{BodyExt, StreamBody};
 
-use crate::Error;
+use crate::error::Error;
 
 /// The body of a request as the server receives it (what tower layers see).
 pub use hyper::body::Incoming;

@@ -23,10 +23,11 @@ pub mod server;
 pub mod service;
 mod trace;
 mod validate;
+mod vocab;
 
 pub use bind::{Answer, FromParam, Model};
 pub use body::{FileDownload, UploadFile};
-pub use client::{Client, FixedProvider, ServiceProvider};
+pub use client::Client;
 pub use config::Config;
 pub use doudou_macros::{error, main, model, service};
 pub use error::{Error, ServiceError};
@@ -34,6 +35,7 @@ pub use http::{HeaderMap, StatusCode};
 /// The regular expressions of `#[validate(regex(path = "NAME"))]` rules (a `static NAME:
 /// LazyLock<doudou::Regex>`); `regex(pattern = "...")` needs none.
 pub use regex::Regex;
+pub use sd::{FixedProvider, ServiceProvider};
 pub use server::{serve, Running, Server, StartError};
 pub use service::{BuildInfo, Route, Service, Verb};
 pub use tokio;

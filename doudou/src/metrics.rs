@@ -15,7 +15,7 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::{Counter, MetricFamily, MetricType};
 use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntGauge, Opts, Registry, TextEncoder};
 
-use crate::service::BuildInfo;
+use crate::vocab::BuildInfo;
 use rustc_hash::FxBuildHasher;
 
 /// The metrics of one server.

@@ -5,8 +5,8 @@ use schemars::gen::{SchemaGenerator, SchemaSettings};
 use schemars::JsonSchema;
 use serde_json::{json, Map, Value};
 
-use crate::error::ErrorBody;
-use crate::service::Verb;
+use crate::vocab::ErrorBody;
+use crate::vocab::Verb;
 
 /// Collects operations and schemas into one OpenAPI 3.0.3 document.
 pub struct ApiBuilder {

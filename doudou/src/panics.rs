@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::Response;
 
-use crate::Error;
+use crate::error::Error;
 
 /// Lines, one per panic, written in a second before panics are only counted.
 pub(crate) const LINES_PER_SECOND: u32 = 10;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::registry::Member;
+use crate::sd::Member;
 
 /// One Prometheus target group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -49,7 +49,7 @@ pub fn target_groups(members: &[Member]) -> Vec<TargetGroup> {
             labels.insert("version".to_owned(), m.version.clone());
             labels.insert("git_commit".to_owned(), m.git_commit.clone());
             labels.insert("build_time".to_owned(), m.build_time.clone());
-            labels.insert("status".to_owned(), m.status.to_owned());
+            labels.insert("status".to_owned(), m.status.as_str().to_owned());
             let meta = [
                 ("service", m.service.clone()),
                 ("node", m.name.clone()),
@@ -138,7 +138,7 @@ mod tests {
             git_commit: String::new(),
             build_time: String::new(),
             start_time: 7,
-            status: crate::registry::ALIVE,
+            status: crate::sd::MemberStatus::Alive,
         }
     }
 

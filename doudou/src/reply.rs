@@ -5,7 +5,15 @@ use http::{Response, StatusCode};
 use serde::Serialize;
 
 use crate::body::{self, Body, FileDownload};
-use crate::Error;
+use crate::error::Error;
+
+impl Error {
+    /// The response doudou answers with for this error: its status and the JSON body
+    /// `{"code", "message"}`. For your own tower layers, so that they answer like doudou.
+    pub fn to_response(&self) -> Response<Body> {
+        error(self)
+    }
+}
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 

@@ -18,11 +18,13 @@ use hyper::body::Incoming;
 use crate::admission::Admission;
 use crate::body::Body;
 use crate::deadline::Deadline;
+use crate::error::Error;
 use crate::metrics::UNMATCHED;
+use crate::reply;
 use crate::request::{bad_percent_encoding, percent_decode_strict, too_large, BodyLimits, Request};
 use crate::request_id::Scanned;
-use crate::service::{BoxFuture, Service};
-use crate::{reply, Error};
+use crate::service::Service;
+use crate::vocab::BoxFuture;
 use rustc_hash::FxBuildHasher;
 
 /// Where a request goes: a service and the index of its route.
@@ -89,7 +91,7 @@ pub struct RouteError {
 
 impl Router {
     /// The routes of `mounts`, with the root path, body limit and timeouts of `config`.
-    pub(crate) fn new(mounts: Vec<Mount>, config: &crate::Config) -> Result<Self, RouteError> {
+    pub(crate) fn new(mounts: Vec<Mount>, config: &crate::config::Config) -> Result<Self, RouteError> {
         let root = config.route_root_path.as_str();
         let body_limits = BodyLimits {
             max_size: config.max_body_size,

@@ -1,20 +1,163 @@
-//! Service discovery for clients: providers that pick the instance of each call.
+//! Service discovery's seam: the instances of a service ([`Member`]), who provides them
+//! ([`ServiceProvider`]) and which one a call takes ([`Balancer`]).
 //!
-//! [`Discover`] follows a service name through a gossip cluster (a handle, or the process's
-//! ambient one, joined on first use by a process that serves nothing), kept current by
-//! join/leave/update events, with a [`Balancer`]: [`RoundRobin`] or nginx's smooth weighted
-//! round robin ([`SmoothWeighted`], the default, weights from each node's `GDD_WEIGHT`).
-//! [`crate::FixedProvider`] is the fixed-URL provider for calls outside the cluster.
+//! [`FixedProvider`] is one fixed base URL, for calls outside any cluster; the gossip cluster's
+//! provider is [`registry::Discover`](crate::registry::Discover). A balancer is
+//! [`RoundRobin`] or nginx's smooth weighted round robin ([`SmoothWeighted`], the default,
+//! weights from each node's `GDD_WEIGHT`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use serde::Serialize;
 
-use crate::client::ServiceProvider;
-use crate::registry::{self, Gossip, Member};
+/// A member as the registry keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Member {
+    /// Unique node name.
+    pub name: String,
+    /// The service it runs.
+    pub service: String,
+    /// Gossip address, `ip:port`.
+    pub gossip_address: String,
+    /// HTTP address, `ip:port`.
+    pub address: String,
+    /// `http://ip:port/root`.
+    pub base_url: String,
+    /// Load-balancing weight.
+    pub weight: u32,
+    /// Crate version of the service.
+    pub version: String,
+    /// Git commit of the build.
+    pub git_commit: String,
+    /// Build time.
+    pub build_time: String,
+    /// Start time, seconds since the Unix epoch.
+    pub start_time: u64,
+    /// `alive`; `suspect` when this node's failure-detector probes of it have gone unanswered
+    /// for longer than a probe round (it may be frozen, overloaded or cut off); `dead` or
+    /// `left` once memberlist removed it, by failed probes or by its own leave message.
+    pub status: MemberStatus,
+}
+
+impl Member {
+    /// Whether it serves HTTP: false for a process that joined only to discover services.
+    pub fn serves(&self) -> bool {
+        !self.base_url.is_empty()
+    }
+}
+
+/// What this node knows of a member's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberStatus {
+    /// It answers probes.
+    Alive,
+    /// Its probes have gone unanswered for longer than a probe round (it may be frozen,
+    /// overloaded or cut off).
+    Suspect,
+    /// Removed after failed probes.
+    Dead,
+    /// It left the cluster (it said so).
+    Left,
+}
+
+impl MemberStatus {
+    /// `alive`, `suspect`, `dead` or `left`, as `/go-doudou/registry` and Prometheus labels
+    /// show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Alive => "alive",
+            Self::Suspect => "suspect",
+            Self::Dead => "dead",
+            Self::Left => "left",
+        }
+    }
+}
+
+impl Member {
+    /// An instance of `service` known only by its name and base URL (a fixed URL, a test):
+    /// no gossip address and no build details.
+    pub(crate) fn instance(service: &str, name: &str, base_url: String, weight: u32) -> Self {
+        Self {
+            name: name.to_owned(),
+            service: service.to_owned(),
+            gossip_address: String::new(),
+            address: String::new(),
+            base_url,
+            weight,
+            version: String::new(),
+            git_commit: String::new(),
+            build_time: String::new(),
+            start_time: 0,
+            status: MemberStatus::Alive,
+        }
+    }
+}
+
+/// The instances of one service, and which of them the balancer proposes.
+pub trait ServiceProvider: Send + Sync + 'static {
+    /// The service's name, for metrics and error messages.
+    fn name(&self) -> &str;
+
+    /// The instances a call may go to now; empty when none is known.
+    fn instances(&self) -> Arc<Vec<Member>>;
+
+    /// The index in `instances` (never empty) of the instance the balancer proposes; the
+    /// client takes another when this one is ejected or clearly busier.
+    fn choose(&self, instances: &[Member]) -> usize {
+        let _ = instances;
+        0
+    }
+
+    /// Something to await before the first call, e.g. joining the cluster; `None` (the
+    /// default) when the provider can answer at once.
+    fn ready(&self) -> Option<BoxFuture<'_, ()>> {
+        None
+    }
+}
+
+/// A provider of one fixed base URL.
+#[derive(Debug, Clone)]
+pub struct FixedProvider {
+    instance: Arc<Vec<Member>>,
+}
+
+impl FixedProvider {
+    /// Always `base_url` (a trailing `/` is ignored).
+    pub fn new(base_url: impl Into<String>) -> Self {
+        let base_url = base_url.into().trim_end_matches('/').to_owned();
+        let member = Member::instance(&base_url, &base_url, base_url.clone(), 1);
+        Self { instance: Arc::new(vec![member]) }
+    }
+
+    /// The base URL in the variable `var` (process environment or `.env` files), e.g.
+    /// `FixedProvider::from_env("USERS_URL")` for a service outside the cluster.
+    pub fn from_env(var: &'static str) -> Result<Self, crate::config::ConfigError> {
+        let config = crate::config::Config::from_env()?;
+        match config.var(var).map(str::trim) {
+            Some(url) if url.starts_with("http://") => Ok(Self::new(url)),
+            Some(other) => Err(crate::config::ConfigError::Invalid {
+                var,
+                value: other.to_owned(),
+                expected: "a base URL such as http://users:6060",
+            }),
+            None => Err(crate::config::ConfigError::Missing { var }),
+        }
+    }
+}
+
+impl ServiceProvider for FixedProvider {
+    fn name(&self) -> &str {
+        self.instance.first().map_or("", |m| m.base_url.as_str())
+    }
+
+    fn instances(&self) -> Arc<Vec<Member>> {
+        Arc::clone(&self.instance)
+    }
+}
 
 /// Chooses one of the live instances of a service.
 pub trait Balancer: Send + Sync + 'static {
@@ -68,106 +211,6 @@ impl Balancer for SmoothWeighted {
         }
         current[best] -= total;
         best
-    }
-}
-
-/// The instances of one service, by name, in a gossip cluster: the one given, or the process's
-/// ambient cluster (see [`registry::current`]). With neither, the first call joins the cluster
-/// of `GDD_MEM_SEED` as a node that serves nothing ([`registry::join`]), so that a program that
-/// only calls services needs no setup.
-#[derive(Debug)]
-pub struct Discover<B = SmoothWeighted> {
-    service: String,
-    balancer: B,
-    cluster: Option<Arc<Gossip>>,
-}
-
-impl Discover<SmoothWeighted> {
-    /// Instances of `service` (its `GDD_SERVICE_NAME`), weighted.
-    pub fn new(service: impl Into<String>) -> Self {
-        Self::with_balancer(service, SmoothWeighted::default())
-    }
-
-    /// Instances of `service` in `cluster` rather than the ambient one, weighted.
-    pub fn in_cluster(cluster: Arc<Gossip>, service: impl Into<String>) -> Self {
-        Self { cluster: Some(cluster), ..Self::new(service) }
-    }
-}
-
-impl<B: Balancer> Discover<B> {
-    /// Instances of `service` picked by `balancer`.
-    pub fn with_balancer(service: impl Into<String>, balancer: B) -> Self {
-        Self { service: service.into(), balancer, cluster: None }
-    }
-
-    fn cluster(&self) -> Option<Arc<Gossip>> {
-        self.cluster.clone().or_else(registry::current)
-    }
-
-    fn of_service(&self) -> Arc<Vec<Member>> {
-        self.cluster().map(|gossip| gossip.members().of_service(&self.service)).unwrap_or_default()
-    }
-}
-
-/// How long a call waits for this node to join its cluster (a seed that is slow to answer);
-/// once joined, a service without instances is answered at once.
-const FIRST_SIGHT: Duration = Duration::from_secs(5);
-
-/// Joins the cluster of the environment's `GDD_MEM_SEED` once per process; `None` when it is
-/// unset or the join failed (logged).
-async fn join_from_env() -> Option<Arc<Gossip>> {
-    static JOINED: tokio::sync::OnceCell<Option<Arc<Gossip>>> = tokio::sync::OnceCell::const_new();
-    JOINED
-        .get_or_init(|| async {
-            let config = match crate::Config::from_env() {
-                Ok(config) if !config.mem.seeds.is_empty() => config,
-                Ok(_) => return None,
-                Err(e) => {
-                    tracing::error!("cannot join the cluster to discover services: {e}");
-                    return None;
-                }
-            };
-            match registry::join(&config).await {
-                Ok(gossip) => Some(gossip),
-                Err(e) => {
-                    tracing::error!("cannot join the cluster of GDD_MEM_SEED to discover services: {e}");
-                    None
-                }
-            }
-        })
-        .await
-        .clone()
-}
-
-impl<B: Balancer> ServiceProvider for Discover<B> {
-    fn name(&self) -> &str {
-        &self.service
-    }
-
-    /// The live instances, less those gossip suspects (unless that would leave none).
-    fn instances(&self) -> Arc<Vec<Member>> {
-        self.cluster().map(|gossip| gossip.members().answering(&self.service)).unwrap_or_default()
-    }
-
-    fn choose(&self, instances: &[Member]) -> usize {
-        self.balancer.pick(instances)
-    }
-
-    fn ready(&self) -> Option<BoxFuture<'_, ()>> {
-        if !self.of_service().is_empty() || self.cluster().is_some_and(|c| c.has_joined()) {
-            // Once in the cluster, its member list is complete: no instance means none.
-            return None;
-        }
-        Some(Box::pin(async move {
-            let cluster = match self.cluster() {
-                Some(cluster) => cluster,
-                None => match join_from_env().await {
-                    Some(cluster) => cluster,
-                    None => return,
-                },
-            };
-            let _ = tokio::time::timeout(FIRST_SIGHT, cluster.joined()).await;
-        }))
     }
 }
 

@@ -586,3 +586,14 @@ impl Load {
         self.results.iter().map(|(_, t)| *t).max().unwrap_or_default()
     }
 }
+
+/// The book's chapters, so that `cargo test --doc -p doudou-tests` compiles and runs their Rust samples.
+#[cfg(doctest)]
+mod book {
+    #[doc = include_str!("../../docs/src/services.md")]
+    mod services {}
+    #[doc = include_str!("../../docs/src/client.md")]
+    mod client {}
+    #[doc = include_str!("../../docs/src/microservices.md")]
+    mod microservices {}
+}

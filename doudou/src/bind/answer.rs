@@ -13,8 +13,9 @@ use serde::Serialize;
 
 use crate::body::{Body, FileDownload};
 use crate::client::{Call, Reply};
+use crate::error::Error;
 use crate::openapi::Operation;
-use crate::{reply, Error};
+use crate::reply;
 
 /// What a service method can answer with.
 #[diagnostic::on_unimplemented(

@@ -3,10 +3,10 @@
 
 use super::Binder;
 use crate::client::Call;
+use crate::error::Error;
 use crate::openapi::Operation;
 use crate::request::Request;
 use crate::validate::Report;
-use crate::Error;
 
 /// A binder whose values are also checked by `check` and whose document entry `describe`
 /// completes with the rules.

@@ -10,12 +10,12 @@ use http::Response;
 use super::{Answer, Binders, ServiceResult};
 use crate::body::Body;
 use crate::client::Client;
+use crate::error::{Error, ServiceError};
 use crate::openapi::ApiBuilder;
 use crate::reply;
 use crate::request::Request;
-use crate::service::{BoxFuture, Route, Verb};
 use crate::validate::Report;
-use crate::ServiceError;
+use crate::vocab::{BoxFuture, Route, Verb};
 
 /// A method's route and binders, and its result type: what `#[doudou::service]` asks the
 /// compiler for once per method, for the handler, the client and the document (so that a type
@@ -132,7 +132,7 @@ impl<T: Send + Sync + 'static> Handler<T> {
             if <E::Binders as Binders>::CHECKED {
                 let mut report = Report::new();
                 binders.check_all(&values, &mut report);
-                if let Some(e) = report.into_error() {
+                if let Some(e) = report.into_failures().map(Error::invalid_fields) {
                     return reply::error(&e);
                 }
             }

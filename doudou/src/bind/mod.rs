@@ -16,17 +16,18 @@ mod scalar;
 
 use std::marker::PhantomData;
 
+pub use crate::validate::Model;
 pub use answer::Answer;
-pub use body::{Extract, FromRequest, JsonBody, Model};
+pub use body::{Extract, FromRequest, JsonBody};
 pub use checked::{checked, Checked};
 pub use endpoint::{call, returns, Endpoint, Handler, Method, Operations};
 pub use scalar::{FromParam, Scalar, Values};
 
 use crate::client::Call;
+use crate::error::{Error, ServiceError};
 use crate::openapi::Operation;
 use crate::request::Request;
 use crate::validate::Report;
-use crate::{Error, ServiceError};
 
 /// Binds one parameter, describes it, and sends it from the client.
 #[doc(hidden)]

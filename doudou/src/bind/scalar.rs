@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 
 use super::{Binder, NoBody};
 use crate::client::Call;
+use crate::error::Error;
 use crate::openapi::Operation;
 use crate::request::Request;
-use crate::Error;
 
 /// A type that binds from one path, query or form value: the numbers, `bool`, `char`,
 /// `String`, and your own types.
@@ -257,7 +257,7 @@ impl<V: Values> Binder for Scalar<V> {
         if self.in_path {
             V::from_values(self.name, req.path_value(self.name).map(Cow::Borrowed).into_iter())
         } else {
-            req.bind_values(self.name)
+            req.bind_values(self.name, |values| V::from_values(self.name, values))
         }
     }
 
@@ -267,9 +267,9 @@ impl<V: Values> Binder for Scalar<V> {
 
     fn send(&self, value: V, call: &mut Call<'_>) {
         if self.in_path {
-            value.each(|v| call.path(self.name, v));
+            value.each(|v| call.path(self.name, |out| v.write_param(out)));
         } else {
-            value.each(|v| call.query(self.name, v));
+            value.each(|v| call.query(self.name, |out| v.write_param(out)));
         }
     }
 }

@@ -14,7 +14,8 @@ use super::transport::is_connect;
 use super::{balance, Call, Reply, Shared};
 use crate::body::{Body, BoxError};
 use crate::deadline::Deadline;
-use crate::{trace, Error};
+use crate::error::Error;
+use crate::trace;
 
 /// How one attempt ended.
 enum Attempt {
@@ -404,8 +405,9 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::client::{Client, ServiceProvider};
-    use crate::registry::Member;
+    use crate::client::Client;
+    use crate::sd::Member;
+    use crate::sd::ServiceProvider;
 
     /// Two instances of a service, for a retry to have somewhere to go.
     struct Two(Arc<Vec<Member>>);

@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use rustc_hash::FxHashMap;
 
 use super::metrics::ClientMetrics;
-use crate::client::ServiceProvider;
-use crate::registry::Member;
+use crate::sd::Member;
+use crate::sd::ServiceProvider;
 
 /// Failures in a row that eject an instance.
 pub(crate) const EJECT_AFTER: u32 = 5;
@@ -313,7 +313,7 @@ impl Health {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::FixedProvider;
+    use crate::sd::FixedProvider;
 
     fn member(name: &str) -> Member {
         Member::instance("svc", name, format!("http://{name}"), 1)

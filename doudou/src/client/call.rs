@@ -6,9 +6,8 @@ use http::header::{HeaderValue, CONTENT_DISPOSITION, CONTENT_TYPE};
 use http::{HeaderMap, Method};
 use serde::Serialize;
 
-use crate::bind::FromParam;
 use crate::body::{disposition_filename, Body, FileDownload, UploadFile};
-use crate::Error;
+use crate::error::Error;
 
 /// One call under construction (used by generated clients).
 #[doc(hidden)]
@@ -42,14 +41,14 @@ impl<'a> Call<'a> {
     }
 
     /// A path parameter.
-    pub(crate) fn path<T: FromParam>(&mut self, name: &'static str, value: &T) {
+    pub(crate) fn path(&mut self, name: &'static str, write: impl FnOnce(&mut String)) {
         let mut text = String::new();
-        value.write_param(&mut text);
+        write(&mut text);
         self.path_params.push((name, text));
     }
 
     /// A query parameter (a text field of the multipart body when the call sends files).
-    pub(crate) fn query<T: FromParam>(&mut self, name: &'static str, value: &T) {
+    pub(crate) fn query(&mut self, name: &'static str, write: impl FnOnce(&mut String)) {
         if !self.query.is_empty() {
             self.query.push('&');
         }
@@ -57,7 +56,7 @@ impl<'a> Call<'a> {
         self.query.push('=');
         // Written in place, and encoded only if it must be: a number is sent as it is written.
         let start = self.query.len();
-        value.write_param(&mut self.query);
+        write(&mut self.query);
         if !self.query.as_bytes()[start..].iter().copied().all(is_unreserved) {
             let raw = self.query.split_off(start);
             self.query.extend(form_urlencoded::byte_serialize(raw.as_bytes()));
@@ -218,7 +217,7 @@ mod tests {
     fn path_of(template: &'static str, value: &str) -> String {
         let client = super::super::Client::new("http://127.0.0.1:1");
         let mut call = Call::new(&client, Method::GET, template);
-        call.path("v", &value.to_owned());
+        call.path("v", |out| out.push_str(value));
         call.uri("")
     }
 

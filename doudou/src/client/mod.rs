@@ -30,71 +30,9 @@ pub use call::{Call, Reply};
 pub(crate) use metrics::register as register_metrics;
 
 use crate::body::{Body, BoxError};
-use crate::registry::Member;
+use crate::sd::{FixedProvider, ServiceProvider};
 use metrics::ClientMetrics;
 use transport::Transport;
-
-/// The instances of one service, and which of them the balancer proposes.
-pub trait ServiceProvider: Send + Sync + 'static {
-    /// The service's name, for metrics and error messages.
-    fn name(&self) -> &str;
-
-    /// The instances a call may go to now; empty when none is known.
-    fn instances(&self) -> Arc<Vec<Member>>;
-
-    /// The index in `instances` (never empty) of the instance the balancer proposes; the
-    /// client takes another when this one is ejected or clearly busier.
-    fn choose(&self, instances: &[Member]) -> usize {
-        let _ = instances;
-        0
-    }
-
-    /// Something to await before the first call, e.g. joining the cluster; `None` (the
-    /// default) when the provider can answer at once.
-    fn ready(&self) -> Option<futures_util::future::BoxFuture<'_, ()>> {
-        None
-    }
-}
-
-/// A provider of one fixed base URL.
-#[derive(Debug, Clone)]
-pub struct FixedProvider {
-    instance: Arc<Vec<Member>>,
-}
-
-impl FixedProvider {
-    /// Always `base_url` (a trailing `/` is ignored).
-    pub fn new(base_url: impl Into<String>) -> Self {
-        let base_url = base_url.into().trim_end_matches('/').to_owned();
-        let member = Member::instance(&base_url, &base_url, base_url.clone(), 1);
-        Self { instance: Arc::new(vec![member]) }
-    }
-
-    /// The base URL in the variable `var` (process environment or `.env` files), e.g.
-    /// `FixedProvider::from_env("USERS_URL")` for a service outside the cluster.
-    pub fn from_env(var: &'static str) -> Result<Self, crate::config::ConfigError> {
-        let config = crate::Config::from_env()?;
-        match config.var(var).map(str::trim) {
-            Some(url) if url.starts_with("http://") => Ok(Self::new(url)),
-            Some(other) => Err(crate::config::ConfigError::Invalid {
-                var,
-                value: other.to_owned(),
-                expected: "a base URL such as http://users:6060",
-            }),
-            None => Err(crate::config::ConfigError::Missing { var }),
-        }
-    }
-}
-
-impl ServiceProvider for FixedProvider {
-    fn name(&self) -> &str {
-        self.instance.first().map_or("", |m| m.base_url.as_str())
-    }
-
-    fn instances(&self) -> Arc<Vec<Member>> {
-        Arc::clone(&self.instance)
-    }
-}
 
 /// The settings and state of a client, shared by its clones.
 #[derive(Clone)]
@@ -116,11 +54,11 @@ struct Shared {
 /// The `GDD_CLIENT_TIMEOUT` and `GDD_RETRY_COUNT` of the environment, read once per process.
 fn configured() -> &'static crate::config::ClientConfig {
     static CONFIG: std::sync::OnceLock<crate::config::ClientConfig> = std::sync::OnceLock::new();
-    CONFIG.get_or_init(|| match crate::Config::from_env() {
+    CONFIG.get_or_init(|| match crate::config::Config::from_env() {
         Ok(config) => config.client,
         Err(e) => {
             tracing::error!("clients use the default timeout and retries: {e}");
-            crate::Config::defaults().client
+            crate::config::Config::defaults().client
         }
     })
 }
@@ -146,14 +84,14 @@ impl Client {
     /// A client of the instances of `service` (its `GDD_SERVICE_NAME`) in the gossip cluster,
     /// load-balanced by smooth weighted round robin.
     pub fn discover(service: impl Into<String>) -> Self {
-        Self::with_provider(crate::sd::Discover::new(service))
+        Self::with_provider(crate::registry::Discover::new(service))
     }
 
     /// A client of the instances of `service` in `cluster` (a handle from a server's
     /// [`Running`](crate::Running) or [`registry::join`](crate::registry::join)) rather than
     /// the process's ambient cluster.
     pub fn discover_in(cluster: Arc<crate::registry::Gossip>, service: impl Into<String>) -> Self {
-        Self::with_provider(crate::sd::Discover::in_cluster(cluster, service))
+        Self::with_provider(crate::registry::Discover::in_cluster(cluster, service))
     }
 
     /// A client of the instances `provider` gives, with the environment's timeout and retries.

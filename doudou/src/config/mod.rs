@@ -185,6 +185,7 @@ pub struct MemConfig {
 mod dotenv;
 mod names;
 mod resilience;
+mod settings;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -194,58 +195,17 @@ pub use names::SECRET_NAME_PARTS;
 use names::*;
 use resilience::{parse_client, parse_limits};
 pub use resilience::{ClientConfig, LimitsConfig};
+use settings::SETTINGS;
 use values::*;
+
+/// The settings that have a default, with it.
+fn defaults() -> impl Iterator<Item = (&'static str, &'static str)> {
+    SETTINGS.iter().filter_map(|s| Some((s.name, s.default?)))
+}
 
 /// The largest load-balancing weight (`GDD_WEIGHT`); a weight another member gossips is clamped
 /// to 1..=`MAX_WEIGHT`, so that no member can claim every call.
 pub const MAX_WEIGHT: u32 = 100;
-
-const DEFAULTS: &[(&str, &str)] = &[
-    ("GDD_ENV", "dev"),
-    ("GDD_HOST", ""),
-    ("GDD_PORT", "6060"),
-    ("GDD_ROUTE_ROOT_PATH", ""),
-    ("GDD_LOG_LEVEL", "info"),
-    ("GDD_LOG_REQ_ENABLE", "false"),
-    ("GDD_GRACE_TIMEOUT", "15s"),
-    ("GDD_SHUTDOWN_DELAY", "0s"),
-    ("GDD_READ_TIMEOUT", "15s"),
-    ("GDD_WRITE_TIMEOUT", "15s"),
-    ("GDD_IDLE_TIMEOUT", "60s"),
-    ("GDD_MAX_BODY_SIZE", "4MiB"),
-    ("GDD_MAX_FORM_PARTS", "1000"),
-    ("GDD_MAX_CONNECTIONS", "10000"),
-    ("GDD_MAX_INFLIGHT", "0"),
-    ("GDD_MAX_WAIT", "0s"),
-    ("GDD_RATE_LIMIT", "0"),
-    ("GDD_RATE_BURST", "0"),
-    ("GDD_CLIENT_TIMEOUT", "5s"),
-    ("GDD_CLIENT_TOTAL_TIMEOUT", "10s"),
-    ("GDD_RETRY_COUNT", "2"),
-    ("GDD_CLIENT_MAX_BODY_SIZE", ""),
-    ("GDD_ENABLE_RESPONSE_GZIP", "true"),
-    ("GDD_MANAGE_ENABLE", "true"),
-    ("GDD_MANAGE_USER", "admin"),
-    ("GDD_MANAGE_PASS", "admin"),
-    ("GDD_SERVICE_DISCOVERY_MODE", "memberlist"),
-    ("GDD_WEIGHT", "1"),
-    ("GDD_MEM_SEED", ""),
-    ("GDD_MEM_NAME", ""),
-    ("GDD_MEM_HOST", ""),
-    ("GDD_MEM_PORT", "7946"),
-    ("GDD_MEM_CIDRS_ALLOWED", ""),
-    ("GDD_MEM_SECRET", ""),
-    ("GDD_MEM_LABEL", ""),
-    ("GDD_MEM_DEAD_TIMEOUT", "30s"),
-    ("GDD_MEM_SYNC_INTERVAL", "30s"),
-    ("GDD_MEM_RECLAIM_TIMEOUT", "3s"),
-    ("GDD_MEM_PROBE_INTERVAL", "500ms"),
-    ("GDD_MEM_PROBE_TIMEOUT", "1s"),
-    ("GDD_MEM_SUSPICION_MULT", "4"),
-    ("GDD_MEM_GOSSIP_NODES", "3"),
-    ("GDD_MEM_GOSSIP_INTERVAL", "200ms"),
-    ("GDD_MEM_TCP_TIMEOUT", "10s"),
-];
 
 impl Config {
     /// Loads the configuration from the process environment and the `.env` files of the
@@ -282,9 +242,9 @@ impl Config {
             .unwrap_or_else(|| "dev".to_owned());
 
         let mut builder = config::Config::builder();
-        for (k, v) in DEFAULTS {
+        for (k, v) in defaults() {
             builder = builder
-                .set_default(k.to_ascii_lowercase(), *v)
+                .set_default(k.to_ascii_lowercase(), v)
                 .map_err(|e| ConfigError::Merge(e.to_string()))?;
         }
         // Lowest precedence first: each later source overrides the ones before it.
@@ -428,7 +388,7 @@ impl Config {
     /// A configuration of defaults alone, ignoring the environment and files: for tests and
     /// embedding.
     pub fn defaults() -> Self {
-        let vars = DEFAULTS.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let vars = defaults().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
         Self::parse("dev".to_owned(), vars)
             .unwrap_or_else(|e| unreachable!("the built-in defaults parse: {e}"))
     }

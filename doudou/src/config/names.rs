@@ -1,7 +1,5 @@
 //! Which names doudou knows (for typo warnings) and which values are secret (for the dump).
 
-use super::*;
-
 /// Name parts that mark a variable's whole value as secret in the config dump.
 pub const SECRET_NAME_PARTS: &[&str] =
     &["PASS", "PWD", "SECRET", "CREDENTIAL", "AUTH", "KEY", "TOKEN", "DSN", "PRIVATE"];
@@ -12,11 +10,8 @@ pub(super) fn is_gdd(name: &[u8]) -> bool {
     name.len() >= 4 && name[..4].eq_ignore_ascii_case(b"GDD_")
 }
 
-/// `GDD_*` names doudou reads besides those with a default.
-pub(super) const OTHER_KNOWN_VARS: &[&str] = &["GDD_SERVICE_NAME", "GDD_GIT_COMMIT", "GDD_BUILD_TIME"];
-
 pub(super) fn known_vars() -> impl Iterator<Item = &'static str> {
-    DEFAULTS.iter().map(|(k, _)| *k).chain(OTHER_KNOWN_VARS.iter().copied())
+    super::settings::SETTINGS.iter().map(|s| s.name)
 }
 
 pub(super) fn known_var(name: &str) -> bool {

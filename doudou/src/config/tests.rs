@@ -187,3 +187,24 @@ fn the_client_reads_what_the_server_accepts_unless_told_otherwise() {
     let both = env(&[("GDD_MAX_BODY_SIZE", "16MiB"), ("GDD_CLIENT_MAX_BODY_SIZE", "1MiB")]);
     assert_eq!(Config::load(&empty_dir(), both).expect("loads").client.max_body_size, 1 << 20);
 }
+
+/// The book's reference is the table of settings, so that neither can drift: rewrite it with
+/// `DOUDOU_BLESS=1 cargo test -p doudou settings_reference`.
+#[test]
+fn the_books_settings_reference_is_the_table_of_settings() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/src/configuration.md");
+    let book = std::fs::read_to_string(&path).expect("docs/src/configuration.md");
+    let (begin, end) = ("<!-- settings:begin -->\n", "<!-- settings:end -->");
+    let start = book.find(begin).expect("the settings:begin marker") + begin.len();
+    let stop = book.find(end).expect("the settings:end marker");
+    let table = super::settings::reference();
+    if std::env::var_os("DOUDOU_BLESS").is_some() {
+        std::fs::write(&path, format!("{}{table}{}", &book[..start], &book[stop..])).expect("write");
+        return;
+    }
+    assert!(
+        book[start..stop] == table,
+        "docs/src/configuration.md's table of settings is not the code's (config/settings.rs); \
+         rewrite it with DOUDOU_BLESS=1 cargo test -p doudou settings_reference\nexpected:\n{table}"
+    );
+}

@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use crate::vocab::ErrorBody;
 
 pub use typed::{DataReader, DataWriter, ServiceError};
 
@@ -33,23 +35,6 @@ struct Details {
     data: Option<serde_json::Value>,
 }
 
-/// The JSON shape of an error response.
-#[derive(Serialize, Deserialize, schemars::JsonSchema)]
-#[schemars(rename = "Error")]
-pub(crate) struct ErrorBody {
-    /// Application error code; the HTTP status unless the service chose another.
-    pub(crate) code: i64,
-    /// What went wrong, for a person.
-    pub(crate) message: String,
-    /// The request's invalid fields (a JSON path such as `address.zip`, or a parameter's
-    /// name), each with what is wrong with it: answered with 400 when validation fails.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub(crate) fields: BTreeMap<String, Vec<String>>,
-    /// The data of a business error (the fields of a `#[doudou::error]` variant).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) data: Option<serde_json::Value>,
-}
-
 impl Error {
     /// An error answered with `status`; its code is the status number.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
@@ -64,12 +49,6 @@ impl Error {
         let mut error = Self::bad_request(format!("invalid request: {}", listed.join("; ")));
         error.details_mut().fields = fields;
         error
-    }
-
-    /// The response doudou answers with for this error: its status and the JSON body
-    /// `{"code", "message"}`. For your own tower layers, so that they answer like doudou.
-    pub fn to_response(&self) -> http::Response<crate::body::Body> {
-        crate::reply::error(self)
     }
 
     /// 400 Bad Request.

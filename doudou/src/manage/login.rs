@@ -17,7 +17,8 @@ use http::header::{HeaderValue, RETRY_AFTER};
 use http::{Response, StatusCode};
 
 use crate::body::Body;
-use crate::{reply, Error};
+use crate::error::Error;
+use crate::reply;
 
 /// Wrong credentials in a row from one address before it is locked out.
 pub(crate) const MAX_FAILURES: u32 = 10;

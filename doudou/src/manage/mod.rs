@@ -18,12 +18,14 @@ use http::{Response, StatusCode};
 
 use crate::body::Body;
 use crate::config::Config;
+use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::openapi::ApiBuilder;
 use crate::registry::ClusterView;
+use crate::reply;
 use crate::request::Request;
-use crate::service::{BoxFuture, Route, Service, Verb};
-use crate::{reply, Error};
+use crate::service::Service;
+use crate::vocab::{BoxFuture, Route, Verb};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 const fn get(path: &'static str, operation: &'static str) -> Route {

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use super::guard::{Guarded, Rules};
 use super::{Member, Members, Meta};
 use crate::config::Config;
-use crate::service::BuildInfo;
+use crate::vocab::BuildInfo;
 
 type Transport = TokioNetTransport<NodeId, TokioSocketAddrResolver, Guarded>;
 type Delegate = CompositeDelegate<

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use super::{Member, ALIVE, DEAD, LEFT, SUSPECT};
+use crate::sd::{Member, MemberStatus};
 
 /// The live members, by node name: written by gossip events, read by providers. Each
 /// service's instances are also kept as a shared snapshot, rebuilt on change, so a client's
@@ -87,13 +87,15 @@ impl Members {
         name: &str,
         heard: &HashMap<String, Instant>,
         suspect_after: Duration,
-    ) -> &'static str {
+    ) -> MemberStatus {
         if name == self.local {
-            return ALIVE;
+            return MemberStatus::Alive;
         }
         match heard.get(name) {
-            Some(at) if !self.probe_interval.is_zero() && at.elapsed() > suspect_after => SUSPECT,
-            _ => ALIVE,
+            Some(at) if !self.probe_interval.is_zero() && at.elapsed() > suspect_after => {
+                MemberStatus::Suspect
+            }
+            _ => MemberStatus::Alive,
         }
     }
 
@@ -130,7 +132,7 @@ impl Members {
     /// Records a member's latest metadata; one that announced it is leaving goes straight to
     /// the departed, `left`.
     pub(crate) fn upsert(&self, member: Member) {
-        if member.status == LEFT {
+        if member.status == MemberStatus::Left {
             self.depart(member);
             return;
         }
@@ -178,8 +180,8 @@ impl Members {
         };
         let heard = self.heard.lock().ok().and_then(|h| h.get(name).copied());
         member.status = match heard {
-            Some(at) if at.elapsed() < self.failure_silence => LEFT,
-            _ => DEAD,
+            Some(at) if at.elapsed() < self.failure_silence => MemberStatus::Left,
+            _ => MemberStatus::Dead,
         };
         self.depart(member);
     }

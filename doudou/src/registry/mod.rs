@@ -2,9 +2,10 @@
 //! member, kept current by join, leave and update events.
 //!
 //! Each node gossips a small metadata record (service name, HTTP port, root path, weight,
-//! build info, start time). [`crate::sd`] turns the members into load-balanced providers.
+//! build info, start time). [`Discover`] turns the members into load-balanced providers.
 
 mod delegates;
+mod discover;
 mod gossip;
 pub(crate) mod guard;
 mod members;
@@ -14,11 +15,13 @@ use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
+pub use discover::Discover;
 pub use gossip::{Gossip, GossipError};
 pub use members::Members;
 
 use crate::config::Config;
-use crate::service::BuildInfo;
+pub use crate::sd::{Member, MemberStatus};
+use crate::vocab::BuildInfo;
 
 /// One member of the cluster, as `/go-doudou/registry` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -98,70 +101,7 @@ impl Meta {
     }
 }
 
-/// A member as the registry keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Member {
-    /// Unique node name.
-    pub name: String,
-    /// The service it runs.
-    pub service: String,
-    /// Gossip address, `ip:port`.
-    pub gossip_address: String,
-    /// HTTP address, `ip:port`.
-    pub address: String,
-    /// `http://ip:port/root`.
-    pub base_url: String,
-    /// Load-balancing weight.
-    pub weight: u32,
-    /// Crate version of the service.
-    pub version: String,
-    /// Git commit of the build.
-    pub git_commit: String,
-    /// Build time.
-    pub build_time: String,
-    /// Start time, seconds since the Unix epoch.
-    pub start_time: u64,
-    /// `alive`; `suspect` when this node's failure-detector probes of it have gone unanswered
-    /// for longer than a probe round (it may be frozen, overloaded or cut off); `dead` or
-    /// `left` once memberlist removed it, by failed probes or by its own leave message.
-    pub status: &'static str,
-}
-
 impl Member {
-    /// Whether it serves HTTP: false for a process that joined only to discover services.
-    pub fn serves(&self) -> bool {
-        !self.base_url.is_empty()
-    }
-}
-
-/// A member that answers probes.
-pub const ALIVE: &str = "alive";
-/// A member whose probes have gone unanswered for longer than a probe round.
-pub const SUSPECT: &str = "suspect";
-/// A member memberlist removed after failed probes.
-pub const DEAD: &str = "dead";
-/// A member that left the cluster (it said so).
-pub const LEFT: &str = "left";
-
-impl Member {
-    /// An instance of `service` known only by its name and base URL (a fixed URL, a test):
-    /// no gossip address and no build details.
-    pub(crate) fn instance(service: &str, name: &str, base_url: String, weight: u32) -> Self {
-        Self {
-            name: name.to_owned(),
-            service: service.to_owned(),
-            gossip_address: String::new(),
-            address: String::new(),
-            base_url,
-            weight,
-            version: String::new(),
-            git_commit: String::new(),
-            build_time: String::new(),
-            start_time: 0,
-            status: ALIVE,
-        }
-    }
-
     pub(crate) fn from_meta(name: String, gossip: SocketAddr, meta: &Meta) -> Self {
         // A node that serves nothing (a client that joined to discover) has no HTTP address.
         let (address, base_url) = match meta.port {
@@ -184,7 +124,7 @@ impl Member {
             git_commit: meta.commit.clone(),
             build_time: meta.built.clone(),
             start_time: meta.started,
-            status: if meta.leaving { LEFT } else { ALIVE },
+            status: if meta.leaving { MemberStatus::Left } else { MemberStatus::Alive },
         }
     }
 }
@@ -286,7 +226,7 @@ impl From<Member> for NodeInfo {
             service: m.service,
             address: m.address,
             base_url: m.base_url,
-            status: m.status.to_owned(),
+            status: m.status.as_str().to_owned(),
             weight: m.weight,
             build: NodeBuild {
                 version: m.version,

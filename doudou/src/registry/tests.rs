@@ -28,7 +28,7 @@ fn last_heard(members: &Members, name: &str, ago: Duration) {
     members.heard.lock().expect("not poisoned").insert(name.to_owned(), at);
 }
 
-fn departed_status(members: &Members, name: &str) -> &'static str {
+fn departed_status(members: &Members, name: &str) -> MemberStatus {
     let departed = members.departed(Duration::from_secs(60));
     departed.iter().find(|m| m.name == name).map(|m| m.status).expect("listed as departed")
 }
@@ -46,9 +46,9 @@ fn a_member_heard_within_the_minimum_suspicion_timeout_left_and_a_silent_one_die
     members.remove("slow-prober");
     members.remove("gone");
     members.remove("frozen");
-    assert_eq!(departed_status(&members, "slow-prober"), LEFT);
-    assert_eq!(departed_status(&members, "gone"), LEFT);
-    assert_eq!(departed_status(&members, "frozen"), DEAD);
+    assert_eq!(departed_status(&members, "slow-prober"), MemberStatus::Left);
+    assert_eq!(departed_status(&members, "gone"), MemberStatus::Left);
+    assert_eq!(departed_status(&members, "frozen"), MemberStatus::Dead);
     assert!(members.all().is_empty());
 }
 
@@ -59,12 +59,12 @@ fn a_member_that_announces_its_leave_is_left_at_once_and_given_to_no_client() {
     members.upsert(member("going"));
     assert_eq!(members.of_service("hello").len(), 2);
     members.upsert(member_leaving("going", true));
-    assert_eq!(departed_status(&members, "going"), LEFT);
+    assert_eq!(departed_status(&members, "going"), MemberStatus::Left);
     let names: Vec<_> = members.of_service("hello").iter().map(|m| m.name.clone()).collect();
     assert_eq!(names, ["staying"]);
     // The leave message comes after a long silence (a loaded prober): still `left`.
     members.remove("going");
-    assert_eq!(departed_status(&members, "going"), LEFT);
+    assert_eq!(departed_status(&members, "going"), MemberStatus::Left);
     assert_eq!(members.departed(Duration::from_secs(60)).len(), 1);
 }
 
@@ -90,7 +90,7 @@ fn clients_are_not_given_suspect_members_unless_all_are() {
 
 #[test]
 fn a_gossiped_weight_is_clamped_to_the_documented_range() {
-    let mut meta = Meta::of(&crate::Config::defaults(), 6060, crate::BuildInfo::default());
+    let mut meta = Meta::of(&crate::config::Config::defaults(), 6060, crate::vocab::BuildInfo::default());
     for (claimed, taken) in [(u32::MAX, 100), (101, 100), (0, 1), (7, 7)] {
         meta.weight = claimed;
         let member = Member::from_meta("greedy".to_owned(), SocketAddr::from(([127, 0, 0, 1], 7946)), &meta);
@@ -106,7 +106,10 @@ fn this_node_is_never_suspect_of_itself() {
     last_heard(&members, "this-node", Duration::from_secs(60));
     last_heard(&members, "other", Duration::from_secs(60));
     let status: Vec<_> = members.all().iter().map(|m| (m.name.clone(), m.status)).collect();
-    assert_eq!(status, [("other".to_owned(), SUSPECT), ("this-node".to_owned(), ALIVE)]);
+    assert_eq!(
+        status,
+        [("other".to_owned(), MemberStatus::Suspect), ("this-node".to_owned(), MemberStatus::Alive)]
+    );
     assert_eq!(members.overdue(), ["other"], "this node is not pinged");
     let mine = Members::new("hello-1", Duration::from_millis(200), Duration::from_millis(100), 4);
     for name in ["hello-1", "hello-2"] {

@@ -15,8 +15,8 @@ use http::HeaderMap;
 
 use crate::body::UploadFile;
 use crate::deadline::Deadline;
+use crate::error::Error;
 use crate::request_id::{GeneratedId, Scanned, X_REQUEST_ID};
-use crate::Error;
 
 /// The request as the generated handler sees it.
 #[doc(hidden)]
@@ -78,8 +78,14 @@ impl Request {
         self.path_params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
-    /// Binds `name` from its values in the query string and in the form or multipart fields.
-    pub(crate) fn bind_values<V: crate::bind::Values>(&self, name: &str) -> Result<V, Error> {
+    /// Binds `name` with `bind`, from its values in the query string and in the form or
+    /// multipart fields, in order of appearance; a value that is not percent-encoded right is
+    /// the error whatever `bind` makes of it.
+    pub(crate) fn bind_values<'a, V>(
+        &'a self,
+        name: &'a str,
+        bind: impl FnOnce(&mut dyn Iterator<Item = Cow<'a, str>>) -> Result<V, Error>,
+    ) -> Result<V, Error> {
         let query = self.parts.uri.query().unwrap_or_default();
         let bad_encoding = std::cell::Cell::new(false);
         let from_query = query_values(query, name).map(|v| {
@@ -100,7 +106,7 @@ impl Request {
         });
         let from_fields =
             self.params.iter().filter(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_str()));
-        let bound = V::from_values(name, from_query.chain(from_form).chain(from_fields));
+        let bound = bind(&mut from_query.chain(from_form).chain(from_fields));
         if bad_encoding.get() {
             return Err(bad_percent_encoding(name));
         }

@@ -28,12 +28,13 @@ use tower::{Layer, ServiceExt};
 use crate::body::{Body, BoxError};
 use crate::config::DiscoveryMode;
 use crate::config::{Config, ConfigError};
+use crate::error::Error;
 use crate::manage::{self, Manage};
 use crate::metrics::Metrics;
 use crate::registry::{self, ClusterView, Gossip, GossipError, LocalNode, Member};
 use crate::router::{Mount, RouteError, Router};
 use crate::service::Service;
-use crate::{logging, panics, reply, Error};
+use crate::{logging, panics, reply};
 use accept::accept_loop;
 use stack::Stack;
 
@@ -313,7 +314,7 @@ where
 {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = crate::service::BoxFuture<Result<Response<Body>, Infallible>>;
+    type Future = crate::vocab::BoxFuture<Result<Response<Body>, Infallible>>;
 
     fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
         std::task::Poll::Ready(Ok(()))

@@ -22,8 +22,8 @@ use crate::metrics::{Metrics, RouteMetrics};
 use crate::panics;
 use crate::request_id::{valid_request_id, GeneratedId, RequestIds, Scanned, X_REQUEST_ID};
 use crate::router::{RemoteAddr, RouteIndex, Router};
-use crate::service::BoxFuture;
 use crate::trace;
+use crate::vocab::BoxFuture;
 
 /// The default middleware around the routes, applied per request: request id, metrics,
 /// access log, and gzip. Without user layers a request goes straight to the router, with no

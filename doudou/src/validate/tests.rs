@@ -1,6 +1,7 @@
 //! Validation: failures named by path, lists checked element by element, rules in the document.
 
 use super::*;
+use crate::error::Error;
 
 #[test]
 fn every_failure_is_named_by_its_path() {
@@ -16,7 +17,7 @@ fn every_failure_is_named_by_its_path() {
     report.path.push_str("address");
     report.pattern("zip", "1234", &Pattern::new("^[0-9]{5}$"), None);
     report.contains("city", "Paris", "x", None);
-    let error = report.into_error().expect("failures");
+    let error = report.into_failures().map(Error::invalid_fields).expect("failures");
     assert_eq!(error.status().as_u16(), 400);
     let fields: Vec<(&str, &str)> = error.fields().iter().map(|(k, v)| (k.as_str(), v[0].as_str())).collect();
     assert_eq!(
@@ -42,7 +43,7 @@ fn absent_values_and_empty_reports_pass() {
     report.range("b", &None::<u8>, (Some(1.0), None), None);
     report.email("c", &None::<String>, None);
     report.length("d", &vec![1, 2, 3], (None, None, Some(3)), None);
-    assert!(report.into_error().is_none());
+    assert!(report.into_failures().map(Error::invalid_fields).is_none());
 }
 
 #[test]
@@ -50,7 +51,7 @@ fn each_element_of_a_list_is_checked_under_its_index() {
     let mut report = Report::new();
     report.email("to", &vec!["a@example.com".to_owned(), "nope".to_owned()], None);
     report.range("n", &vec![1_u32, 20], (None, Some(10.0)), None);
-    let error = report.into_error().expect("failures");
+    let error = report.into_failures().map(Error::invalid_fields).expect("failures");
     let keys: Vec<&str> = error.fields().keys().map(String::as_str).collect();
     assert_eq!(keys, ["n[1]", "to[1]"]);
 }

@@ -148,14 +148,14 @@ async fn a_tower_layer_wraps_every_attempt_and_the_timeout_is_per_client() {
 }
 
 /// Three instances that exist only in name: the transport below answers none of them.
-struct ThreeInstances(std::sync::Arc<Vec<doudou::registry::Member>>);
+struct ThreeInstances(std::sync::Arc<Vec<doudou::sd::Member>>);
 
 impl doudou::ServiceProvider for ThreeInstances {
     fn name(&self) -> &str {
         "nowhere"
     }
 
-    fn instances(&self) -> std::sync::Arc<Vec<doudou::registry::Member>> {
+    fn instances(&self) -> std::sync::Arc<Vec<doudou::sd::Member>> {
         std::sync::Arc::clone(&self.0)
     }
 }
@@ -163,7 +163,7 @@ impl doudou::ServiceProvider for ThreeInstances {
 #[tokio::test]
 async fn retries_stay_within_the_budget_when_every_instance_fails() {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let members = ["a", "b", "c"].map(|n| doudou::registry::Member {
+    let members = ["a", "b", "c"].map(|n| doudou::sd::Member {
         name: n.into(),
         service: "nowhere".into(),
         gossip_address: String::new(),
@@ -174,7 +174,7 @@ async fn retries_stay_within_the_budget_when_every_instance_fails() {
         git_commit: String::new(),
         build_time: String::new(),
         start_time: 0,
-        status: doudou::registry::ALIVE,
+        status: doudou::sd::MemberStatus::Alive,
     });
     let attempts = std::sync::Arc::new(AtomicUsize::new(0));
     let counted = std::sync::Arc::clone(&attempts);

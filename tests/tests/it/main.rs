@@ -1,5 +1,6 @@
 //! Integration tests: the helloworld example as a real process, called over loopback.
 
+mod architecture;
 mod binding;
 mod client;
 mod contract;

@@ -208,10 +208,11 @@ fn an_invalid_refresh_interval_stops_start_up() {
 }
 
 #[test]
-fn promtool_accepts_the_readme_config() {
-    let readme = std::fs::read_to_string(manifest_dir().join("../README.md")).expect("README");
+fn promtool_accepts_the_books_config() {
+    let readme = std::fs::read_to_string(manifest_dir().join("../docs/src/management.md"))
+        .expect("docs/src/management.md");
     let marker = "# prometheus.yml: file_sd and http_sd";
-    let start = readme.find(marker).expect("the README's Prometheus SD config block");
+    let start = readme.find(marker).expect("the book's Prometheus SD config block");
     let block = &readme[start..];
     let block = &block[..block.find("```").expect("end of the block")];
     let dir = temp_dir("readme-config");
