@@ -8,7 +8,7 @@ log() { printf '\n==> %s\n' "$*"; }
 
 # --- tools ------------------------------------------------------------------------------
 # Debian packages the tests drive as real processes. Each entry is "command:package".
-APT_TOOLS=(prometheus:prometheus promtool:prometheus wrk:wrk taskset:util-linux valgrind:valgrind)
+APT_TOOLS=(prometheus:prometheus promtool:prometheus wrk:wrk taskset:util-linux valgrind:valgrind curl:curl)
 missing=()
 for entry in "${APT_TOOLS[@]}"; do
   command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
@@ -62,6 +62,14 @@ python3 scripts/layers.py
 
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+
+log "doudou without its default features: lints, and examples/minimal built alone serves"
+cargo clippy -p doudou --no-default-features --all-targets -- -D warnings
+# Built alone, minimal resolves doudou with default-features = false (in the workspace build
+# below, cargo unifies features and it gets them all).
+cargo build -p minimal
+scripts/serve-once.sh "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/minimal" \
+  '/greeting?name=doudou' '{"text":"Hello, doudou!"}'
 
 log "build the example services the integration tests start"
 cargo build --workspace --bins

@@ -7,12 +7,14 @@ pub mod client;
 pub mod config;
 mod deadline;
 mod error;
+mod host;
 mod logging;
 mod manage;
 pub mod metrics;
 pub mod openapi;
 mod panics;
 pub mod promsd;
+#[cfg(feature = "gossip")]
 pub mod registry;
 mod reply;
 mod request;
@@ -34,6 +36,7 @@ pub use error::{Error, ServiceError};
 pub use http::{HeaderMap, StatusCode};
 /// The regular expressions of `#[validate(regex(path = "NAME"))]` rules (a `static NAME:
 /// LazyLock<doudou::Regex>`); `regex(pattern = "...")` needs none.
+#[cfg(feature = "validate")]
 pub use regex::Regex;
 pub use sd::{FixedProvider, ServiceProvider};
 pub use server::{serve, Running, Server, StartError};
@@ -59,6 +62,7 @@ pub mod __private {
     pub use crate::validate::{HasLength, InRange, Pattern, Report, Rule, Text};
     pub use crate::{Error, FileDownload, UploadFile};
     pub use http::{Method, Response};
+    #[cfg(feature = "validate")]
     pub use regex::Regex;
     pub use schemars;
     pub use serde;

@@ -48,6 +48,15 @@ pub(crate) fn init(config: &Config) {
         let _ = registry.try_init();
         return;
     };
+    #[cfg(not(feature = "otel"))]
+    {
+        let _ = registry.try_init();
+        tracing::warn!(
+            service = %settings.service_name,
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set, but this build cannot trace: doudou's `otel` feature is off"
+        );
+    }
+    #[cfg(feature = "otel")]
     match trace::layer(&settings) {
         Ok(otel) => {
             let only_doudou =
@@ -68,6 +77,7 @@ pub(crate) fn init(config: &Config) {
 pub(crate) const GOSSIP_LINES_PER_SECOND: u32 = 5;
 
 /// The module where memberlist 0.8.5 logs each gossip packet it cannot decode or handle.
+#[cfg(feature = "gossip")]
 const PACKET_TARGET: &str = "memberlist_core::network::packet::listener";
 
 fn is_gossip_warning(meta: &Metadata<'_>) -> bool {
@@ -94,6 +104,7 @@ impl<S> Filter<S> for GossipFlood {
         if !is_gossip_warning(meta) {
             return true;
         }
+        #[cfg(feature = "gossip")]
         if meta.target() == PACKET_TARGET && *meta.level() == Level::ERROR {
             crate::registry::guard::refused(crate::registry::guard::Refusal::Undecodable);
         }

@@ -146,6 +146,7 @@ impl Metrics {
             "doudou_trace_spans_lost_total",
             "Spans the OTLP backend did not take (it was down, slow or refused them).",
         )?)))?;
+        #[cfg(feature = "gossip")]
         registry.register(Box::new(GossipRefused(prometheus::IntCounterVec::new(
             Opts::new(
                 "doudou_gossip_refused_total",
@@ -213,8 +214,10 @@ impl Collector for SpansLost {
 
 /// Reads what the gossip guard refused when scraped (counted process-wide, as gossip runs
 /// before and beside any server).
+#[cfg(feature = "gossip")]
 struct GossipRefused(prometheus::IntCounterVec);
 
+#[cfg(feature = "gossip")]
 impl Collector for GossipRefused {
     fn desc(&self) -> Vec<&Desc> {
         self.0.desc()

@@ -7,11 +7,15 @@
 //! weights from each node's `GDD_WEIGHT`).
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 use serde::Serialize;
+
+use crate::config::Config;
+use crate::vocab::BuildInfo;
 
 /// A member as the registry keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -157,6 +161,118 @@ impl ServiceProvider for FixedProvider {
     fn instances(&self) -> Arc<Vec<Member>> {
         Arc::clone(&self.instance)
     }
+}
+
+/// The instances of a service nothing can discover (a build without gossip): none.
+#[cfg(not(feature = "gossip"))]
+#[derive(Debug)]
+pub(crate) struct Undiscovered(pub(crate) String);
+
+#[cfg(not(feature = "gossip"))]
+impl ServiceProvider for Undiscovered {
+    fn name(&self) -> &str {
+        &self.0
+    }
+
+    fn instances(&self) -> Arc<Vec<Member>> {
+        Arc::default()
+    }
+}
+
+impl Member {
+    /// This process as a member, serving HTTP on `bound`, as `/go-doudou/registry` shows it
+    /// when gossip is off.
+    pub fn local(config: &Config, bound: SocketAddr, build: BuildInfo) -> Self {
+        let address = SocketAddr::new(crate::host::advertised_http_host(bound.ip()), bound.port());
+        Self {
+            name: crate::host::hostname(),
+            service: config.service_name.clone(),
+            gossip_address: String::new(),
+            address: address.to_string(),
+            base_url: format!("http://{address}{}", config.route_root_path),
+            weight: config.weight,
+            version: build.version.to_owned(),
+            git_commit: build.git_commit.to_owned(),
+            build_time: build.build_time.to_owned(),
+            start_time: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default(),
+            status: MemberStatus::Alive,
+        }
+    }
+}
+
+/// Where the cluster's members come from.
+pub trait ClusterView: Send + Sync + 'static {
+    /// The live members, this node first.
+    fn members(&self) -> Vec<Member>;
+
+    /// The members as `/go-doudou/registry` lists them.
+    fn nodes(&self) -> Vec<NodeInfo> {
+        self.members().into_iter().map(NodeInfo::from).collect()
+    }
+}
+
+/// A cluster of one: this node.
+#[derive(Debug, Clone)]
+pub struct LocalNode(pub Member);
+
+impl ClusterView for LocalNode {
+    fn members(&self) -> Vec<Member> {
+        vec![self.0.clone()]
+    }
+}
+
+impl From<Member> for NodeInfo {
+    fn from(m: Member) -> Self {
+        Self {
+            name: m.name,
+            service: m.service,
+            address: m.address,
+            base_url: m.base_url,
+            status: m.status.as_str().to_owned(),
+            weight: m.weight,
+            build: NodeBuild {
+                version: m.version,
+                git_commit: m.git_commit,
+                build_time: m.build_time,
+                start_time: m.start_time,
+            },
+        }
+    }
+}
+
+/// One member of the cluster, as `/go-doudou/registry` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeInfo {
+    /// Unique node name.
+    pub name: String,
+    /// The service it runs (`GDD_SERVICE_NAME`).
+    pub service: String,
+    /// Its advertised HTTP address, `host:port`.
+    pub address: String,
+    /// `http://host:port/root`, what clients call.
+    pub base_url: String,
+    /// memberlist's state of the node: `alive`, `suspect`, `dead` or `left` (see [`Member::status`]).
+    pub status: String,
+    /// Load-balancing weight.
+    pub weight: u32,
+    /// Build information.
+    pub build: NodeBuild,
+}
+
+/// Build information of a member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeBuild {
+    /// The service crate's version.
+    pub version: String,
+    /// The git commit, or "".
+    pub git_commit: String,
+    /// The build time, or "".
+    pub build_time: String,
+    /// When the node started, seconds since the Unix epoch.
+    pub start_time: u64,
 }
 
 /// Chooses one of the live instances of a service.

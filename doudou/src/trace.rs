@@ -13,16 +13,25 @@
 //! `traceparent` is passed on unchanged to the calls its handler makes.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+#[cfg(feature = "otel")]
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use http::header::{HeaderName, HeaderValue};
+use http::header::HeaderName;
+#[cfg(feature = "otel")]
+use http::header::HeaderValue;
 use http::HeaderMap;
+#[cfg(feature = "otel")]
 use opentelemetry::propagation::TextMapPropagator;
+#[cfg(feature = "otel")]
 use opentelemetry::trace::TracerProvider as _;
+#[cfg(feature = "otel")]
 use opentelemetry_sdk::error::OTelSdkResult;
+#[cfg(feature = "otel")]
 use opentelemetry_sdk::propagation::TraceContextPropagator;
+#[cfg(feature = "otel")]
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+#[cfg(feature = "otel")]
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The W3C trace-context header.
@@ -50,6 +59,7 @@ pub(crate) struct Traced {
 
 impl Traced {
     /// The two spans, as tracing-opentelemetry and the log see them.
+    #[cfg(feature = "otel")]
     fn new(span: tracing::Span) -> Self {
         use opentelemetry::trace::TraceContextExt;
         let context = span.context();
@@ -60,6 +70,12 @@ impl Traced {
             tracing::Span::none()
         };
         Self { span, ids }
+    }
+
+    /// Without OpenTelemetry no span has ids.
+    #[cfg(not(feature = "otel"))]
+    fn new(span: tracing::Span) -> Self {
+        Self { span, ids: tracing::Span::none() }
     }
 
     /// Enters the spans: the exported one innermost, so that `Span::current()` is that one.
@@ -80,6 +96,7 @@ impl Traced {
 /// Whether spans are made (set once, when the subscriber with the OpenTelemetry layer was
 /// installed).
 static ENABLED: AtomicBool = AtomicBool::new(false);
+#[cfg(feature = "otel")]
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 /// Spans the backend did not take (export failed or timed out).
 static LOST: AtomicU64 = AtomicU64::new(0);
@@ -119,9 +136,11 @@ impl Settings {
 }
 
 /// Counts what the exporter could not deliver; the SDK's processor retries nothing.
+#[cfg(feature = "otel")]
 #[derive(Debug)]
 struct Counted<E>(E);
 
+#[cfg(feature = "otel")]
 impl<E: SpanExporter> SpanExporter for Counted<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let len = batch.len() as u64;
@@ -147,11 +166,13 @@ impl<E: SpanExporter> SpanExporter for Counted<E> {
 }
 
 /// How often at most a line says that spans were lost.
+#[cfg(feature = "otel")]
 const LOST_REPORT_EVERY: Duration = Duration::from_secs(10);
 
 /// Logs that `len` spans were lost, at most once per [`LOST_REPORT_EVERY`], with the count
 /// since the last line: a backend that stays down writes a line every ten seconds, not one
 /// per batch.
+#[cfg(feature = "otel")]
 fn report_lost(len: u64, error: &impl std::fmt::Display) {
     static UNREPORTED: std::sync::Mutex<(Option<std::time::Instant>, u64)> = std::sync::Mutex::new((None, 0));
     let Ok(mut unreported) = UNREPORTED.lock() else { return };
@@ -171,6 +192,7 @@ fn report_lost(len: u64, error: &impl std::fmt::Display) {
 }
 
 /// The OpenTelemetry layer for the subscriber, or why there is none.
+#[cfg(feature = "otel")]
 pub(crate) fn layer<S>(
     settings: &Settings,
 ) -> Result<tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::SdkTracer>, String>
@@ -202,6 +224,7 @@ where
 }
 
 /// Turns spans on, once the layer is part of the installed subscriber.
+#[cfg(feature = "otel")]
 pub(crate) fn enable() {
     ENABLED.store(true, Ordering::Relaxed);
 }
@@ -209,6 +232,7 @@ pub(crate) fn enable() {
 /// Exports what is queued, waiting at most `limit` (a backend that is down costs the wait, not
 /// more): called when the server has drained. The flush runs on a thread of its own, not a
 /// blocking task of the runtime, whose shutdown would wait for it.
+#[cfg(feature = "otel")]
 pub(crate) async fn flush(limit: Duration) {
     let Some(provider) = PROVIDER.get() else { return };
     if limit.is_zero() {
@@ -229,6 +253,10 @@ pub(crate) async fn flush(limit: Duration) {
         Ok(Err(_)) | Err(_) => tracing::warn!(?limit, "the last spans were not exported in time"),
     }
 }
+
+/// Without OpenTelemetry there is nothing to export.
+#[cfg(not(feature = "otel"))]
+pub(crate) async fn flush(_limit: Duration) {}
 
 /// The server span of a request to `route` (a template; `None` when no route matches) whose
 /// headers are `headers`, from `remote` to `listening`, continuing the caller's trace. Its name is final here: an
@@ -267,8 +295,8 @@ pub(crate) fn server_span(
         server.address = address,
         server.port = port,
     );
-    let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
-    let _ = span.set_parent(parent);
+    #[cfg(feature = "otel")]
+    let _ = span.set_parent(TraceContextPropagator::new().extract(&HeaderExtractor(headers)));
     Traced::new(span)
 }
 
@@ -303,11 +331,16 @@ pub(crate) fn client_span(method: &http::Method, template: &'static str) -> Trac
 
 /// Puts the context of `span` in an outgoing request's headers.
 pub(crate) fn inject(span: &tracing::Span, headers: &mut HeaderMap) {
+    #[cfg(not(feature = "otel"))]
+    let _ = (span, headers);
+    #[cfg(feature = "otel")]
     TraceContextPropagator::new().inject_context(&span.context(), &mut HeaderInjector(headers));
 }
 
+#[cfg(feature = "otel")]
 struct HeaderExtractor<'a>(&'a HeaderMap);
 
+#[cfg(feature = "otel")]
 impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).and_then(|v| v.to_str().ok())
@@ -318,8 +351,10 @@ impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
     }
 }
 
+#[cfg(feature = "otel")]
 struct HeaderInjector<'a>(&'a mut HeaderMap);
 
+#[cfg(feature = "otel")]
 impl opentelemetry::propagation::Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(key), HeaderValue::try_from(value)) {

@@ -83,13 +83,28 @@ impl Client {
 
     /// A client of the instances of `service` (its `GDD_SERVICE_NAME`) in the gossip cluster,
     /// load-balanced by smooth weighted round robin.
+    #[cfg(feature = "gossip")]
     pub fn discover(service: impl Into<String>) -> Self {
         Self::with_provider(crate::registry::Discover::new(service))
+    }
+
+    /// Without doudou's `gossip` feature there is no cluster to discover `service` in: the
+    /// client's calls fail with 503 (no instance available), and making one says why. Use
+    /// [`Client::new`] with the service's URL instead.
+    #[cfg(not(feature = "gossip"))]
+    pub fn discover(service: impl Into<String>) -> Self {
+        let service = service.into();
+        tracing::warn!(
+            %service,
+            "this build has no gossip (doudou's `gossip` feature is off): a discovering client finds no instance; give it the service's URL"
+        );
+        Self::with_provider(crate::sd::Undiscovered(service))
     }
 
     /// A client of the instances of `service` in `cluster` (a handle from a server's
     /// [`Running`](crate::Running) or [`registry::join`](crate::registry::join)) rather than
     /// the process's ambient cluster.
+    #[cfg(feature = "gossip")]
     pub fn discover_in(cluster: Arc<crate::registry::Gossip>, service: impl Into<String>) -> Self {
         Self::with_provider(crate::registry::Discover::in_cluster(cluster, service))
     }

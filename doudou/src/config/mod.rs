@@ -322,9 +322,13 @@ impl Config {
             discovery_mode: parse(
                 "GDD_SERVICE_DISCOVERY_MODE",
                 get("GDD_SERVICE_DISCOVERY_MODE"),
-                "memberlist or none",
+                if cfg!(feature = "gossip") {
+                    "memberlist or none"
+                } else {
+                    "none: this build has no gossip (doudou's `gossip` feature is off)"
+                },
                 |v| match v.to_ascii_lowercase().as_str() {
-                    "memberlist" => Some(DiscoveryMode::Memberlist),
+                    "memberlist" if cfg!(feature = "gossip") => Some(DiscoveryMode::Memberlist),
                     "none" => Some(DiscoveryMode::None),
                     _ => None,
                 },

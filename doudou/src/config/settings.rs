@@ -56,7 +56,12 @@ pub(crate) const SETTINGS: &[Setting] = &[
     set("GDD_MANAGE_ENABLE", "true", "the `/go-doudou/` routes"),
     set("GDD_MANAGE_USER", "admin", "basic auth user of the `/go-doudou/` routes"),
     set("GDD_MANAGE_PASS", "admin", "basic auth password of the `/go-doudou/` routes"),
-    set("GDD_SERVICE_DISCOVERY_MODE", "memberlist", "`memberlist` (gossip) or `none` (a standalone service)"),
+    // Without the `gossip` feature there is no memberlist to default to.
+    set(
+        "GDD_SERVICE_DISCOVERY_MODE",
+        if cfg!(feature = "gossip") { "memberlist" } else { "none" },
+        "`memberlist` (gossip) or `none` (a standalone service); a build without doudou's `gossip` feature takes only `none`, its default",
+    ),
     set("GDD_WEIGHT", "1", "load-balancing weight gossiped with the node, 1 to 100"),
     shown("GDD_MEM_SEED", "", "\"\"", "seeds to join, `host[:port]`, comma-separated (see [Microservices](microservices.md))"),
     shown("GDD_MEM_NAME", "", "host name-HTTP port", "unique node name"),

@@ -125,12 +125,13 @@ async fn resolve_seeds(seeds: &[String], own: SocketAddr, alone: bool) -> Vec<So
 async fn advertise_ip(config: &Config) -> Result<IpAddr, GossipError> {
     let host = config.mem.host.trim();
     if host.is_empty() {
-        return Ok(super::advertised_http_host(config.host));
+        return Ok(crate::host::advertised_http_host(config.host));
     }
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(ip);
     }
-    let name = if host.starts_with('.') { format!("{}{host}", super::hostname()) } else { host.to_owned() };
+    let name =
+        if host.starts_with('.') { format!("{}{host}", crate::host::hostname()) } else { host.to_owned() };
     let resolved =
         tokio::net::lookup_host((name.as_str(), 0)).await.map(|mut addrs| addrs.find(SocketAddr::is_ipv4));
     match resolved {
@@ -138,7 +139,7 @@ async fn advertise_ip(config: &Config) -> Result<IpAddr, GossipError> {
             .map(|a| a.ip())
             .ok_or_else(|| GossipError::Config(format!("GDD_MEM_HOST: {name} has no IPv4 address"))),
         Err(e) => {
-            let fallback = super::advertised_http_host(config.host);
+            let fallback = crate::host::advertised_http_host(config.host);
             tracing::warn!(host = %name, error = %e, %fallback, "cannot resolve GDD_MEM_HOST; advertising the first private IP");
             Ok(fallback)
         }
@@ -169,8 +170,11 @@ impl Gossip {
         let mem = &config.mem;
         // By default the host name and the HTTP port: unique among the processes of one host,
         // and as stable across restarts as the host name (a StatefulSet's pod).
-        let name =
-            if mem.name.is_empty() { format!("{}-{http_port}", super::hostname()) } else { mem.name.clone() };
+        let name = if mem.name.is_empty() {
+            format!("{}-{http_port}", crate::host::hostname())
+        } else {
+            mem.name.clone()
+        };
         let id =
             NodeId::new(&name).map_err(|e| GossipError::Config(format!("GDD_MEM_NAME={name:?}: {e}")))?;
         let ip = advertise_ip(config).await?;

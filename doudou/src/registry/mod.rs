@@ -10,7 +10,7 @@ mod gossip;
 pub(crate) mod guard;
 mod members;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
@@ -19,41 +19,14 @@ pub use discover::Discover;
 pub use gossip::{Gossip, GossipError};
 pub use members::Members;
 
+/// The machine's host name, or `localhost`.
+pub fn hostname() -> String {
+    crate::host::hostname()
+}
+
 use crate::config::Config;
-pub use crate::sd::{Member, MemberStatus};
+pub use crate::sd::{ClusterView, LocalNode, Member, MemberStatus, NodeBuild, NodeInfo};
 use crate::vocab::BuildInfo;
-
-/// One member of the cluster, as `/go-doudou/registry` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NodeInfo {
-    /// Unique node name.
-    pub name: String,
-    /// The service it runs (`GDD_SERVICE_NAME`).
-    pub service: String,
-    /// Its advertised HTTP address, `host:port`.
-    pub address: String,
-    /// `http://host:port/root`, what clients call.
-    pub base_url: String,
-    /// memberlist's state of the node: `alive`, `suspect`, `dead` or `left` (see [`Member::status`]).
-    pub status: String,
-    /// Load-balancing weight.
-    pub weight: u32,
-    /// Build information.
-    pub build: NodeBuild,
-}
-
-/// Build information of a member.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NodeBuild {
-    /// The service crate's version.
-    pub version: String,
-    /// The git commit, or "".
-    pub git_commit: String,
-    /// The build time, or "".
-    pub build_time: String,
-    /// When the node started, seconds since the Unix epoch.
-    pub start_time: u64,
-}
 
 /// What a node gossips about itself (kept under memberlist's 512-byte limit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,7 +137,7 @@ pub(crate) fn uninstall(gossip: &Arc<Gossip>) {
 pub async fn join(config: &Config) -> Result<Arc<Gossip>, GossipError> {
     let mut config = config.clone();
     if config.mem.name.is_empty() {
-        config.mem.name = format!("{}-client-{}", hostname(), std::process::id());
+        config.mem.name = format!("{}-client-{}", crate::host::hostname(), std::process::id());
     }
     let gossip = Gossip::start(&config, 0, BuildInfo::default()).await?;
     install(&gossip);
@@ -184,21 +157,6 @@ pub async fn set_weight(weight: u32) -> Result<(), GossipError> {
     }
 }
 
-/// Where the cluster's members come from.
-pub trait ClusterView: Send + Sync + 'static {
-    /// The live members, this node first.
-    fn members(&self) -> Vec<Member>;
-
-    /// The members as `/go-doudou/registry` lists them.
-    fn nodes(&self) -> Vec<NodeInfo> {
-        self.members().into_iter().map(NodeInfo::from).collect()
-    }
-}
-
-/// A cluster of one: this node.
-#[derive(Debug, Clone)]
-pub struct LocalNode(pub Member);
-
 impl ClusterView for Gossip {
     fn members(&self) -> Vec<Member> {
         let mut all = Gossip::members(self).all();
@@ -211,71 +169,6 @@ impl ClusterView for Gossip {
         let departed = Gossip::members(self).departed(self.dead_timeout());
         ClusterView::members(self).into_iter().chain(departed).map(NodeInfo::from).collect()
     }
-}
-
-impl ClusterView for LocalNode {
-    fn members(&self) -> Vec<Member> {
-        vec![self.0.clone()]
-    }
-}
-
-impl From<Member> for NodeInfo {
-    fn from(m: Member) -> Self {
-        Self {
-            name: m.name,
-            service: m.service,
-            address: m.address,
-            base_url: m.base_url,
-            status: m.status.as_str().to_owned(),
-            weight: m.weight,
-            build: NodeBuild {
-                version: m.version,
-                git_commit: m.git_commit,
-                build_time: m.build_time,
-                start_time: m.start_time,
-            },
-        }
-    }
-}
-
-impl Member {
-    /// This process as a member, serving HTTP on `bound` (when gossip is off).
-    pub fn local(config: &Config, bound: SocketAddr, build: BuildInfo) -> Self {
-        let host = advertised_http_host(bound.ip());
-        let meta = Meta::of(config, bound.port(), build);
-        let mut member = Self::from_meta(hostname(), SocketAddr::new(host, bound.port()), &meta);
-        member.gossip_address = String::new();
-        member
-    }
-}
-
-/// The machine's host name, or `localhost`.
-pub fn hostname() -> String {
-    hostname::get().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".to_owned())
-}
-
-/// The address peers reach us at: the bound address if specific, else the first private IPv4
-/// of an interface, else the first non-loopback one, else loopback.
-pub(crate) fn advertised_http_host(bound: IpAddr) -> IpAddr {
-    if !bound.is_unspecified() {
-        return bound;
-    }
-    first_private_ip().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
-}
-
-/// The first private IPv4 address of this machine's interfaces (else any non-loopback one).
-pub(crate) fn first_private_ip() -> Option<IpAddr> {
-    let addrs: Vec<IpAddr> = if_addrs::get_if_addrs()
-        .ok()?
-        .into_iter()
-        .map(|i| i.ip())
-        .filter(|ip| ip.is_ipv4() && !ip.is_loopback())
-        .collect();
-    addrs
-        .iter()
-        .copied()
-        .find(|ip| matches!(ip, IpAddr::V4(v4) if v4.is_private()))
-        .or_else(|| addrs.first().copied())
 }
 
 #[cfg(test)]

@@ -14,7 +14,13 @@ use super::shutdown::shutdown_signal;
 use super::stack::Stack;
 use crate::config::Config;
 use crate::manage::ServerState;
-use crate::registry::{self, Gossip};
+
+/// The gossip node that announces this server, when there is one.
+#[cfg(feature = "gossip")]
+pub(super) type Announced = Option<Arc<crate::registry::Gossip>>;
+/// Without the `gossip` feature nothing announces a server.
+#[cfg(not(feature = "gossip"))]
+pub(super) type Announced = ();
 
 pub(super) async fn accept_loop(
     listener: TcpListener,
@@ -22,7 +28,7 @@ pub(super) async fn accept_loop(
     config: Arc<Config>,
     state: Arc<ServerState>,
     stop: CancellationToken,
-    gossip: Option<Arc<Gossip>>,
+    announced: Announced,
 ) {
     let (drain_tx, mut drain_rx) = mpsc::channel::<()>(1);
     let shutdown = shutdown_signal(stop.clone());
@@ -69,7 +75,8 @@ pub(super) async fn accept_loop(
                 stopping = Some(std::time::Instant::now());
                 state.ready.store(false, Ordering::Release);
                 // Peers stop routing here before the listener closes.
-                if let Some(gossip) = &gossip {
+                #[cfg(feature = "gossip")]
+                if let Some(gossip) = &announced {
                     gossip.leave(config.grace_timeout.min(Duration::from_secs(3))).await;
                 }
                 if shutdown_delay.is_zero() {
@@ -101,8 +108,11 @@ pub(super) async fn accept_loop(
     // The last spans go out within what is left of the grace period, counted from the signal.
     let stopping = stopping.unwrap_or_else(std::time::Instant::now);
     crate::trace::flush(grace.saturating_sub(stopping.elapsed())).await;
-    if let Some(gossip) = gossip {
+    #[cfg(feature = "gossip")]
+    if let Some(gossip) = announced {
         gossip.shutdown().await;
-        registry::uninstall(&gossip);
+        crate::registry::uninstall(&gossip);
     }
+    #[cfg(not(feature = "gossip"))]
+    let () = announced;
 }

@@ -26,13 +26,16 @@ use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceExt};
 
 use crate::body::{Body, BoxError};
+#[cfg(feature = "gossip")]
 use crate::config::DiscoveryMode;
 use crate::config::{Config, ConfigError};
 use crate::error::Error;
 use crate::manage::{self, Manage};
 use crate::metrics::Metrics;
-use crate::registry::{self, ClusterView, Gossip, GossipError, LocalNode, Member};
+#[cfg(feature = "gossip")]
+use crate::registry::{self, Gossip, GossipError};
 use crate::router::{Mount, RouteError, Router};
+use crate::sd::{ClusterView, LocalNode, Member};
 use crate::service::Service;
 use crate::{logging, panics, reply};
 use accept::accept_loop;
@@ -62,6 +65,7 @@ pub enum StartError {
         source: std::io::Error,
     },
     /// Gossip could not start.
+    #[cfg(feature = "gossip")]
     #[error(transparent)]
     Gossip(#[from] GossipError),
     /// The service refused to start, for the reason given.
@@ -101,12 +105,14 @@ pub struct Running {
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
     state: Arc<ServerState>,
+    #[cfg(feature = "gossip")]
     cluster: Option<Arc<Gossip>>,
 }
 
 impl Running {
     /// This server's gossip node, with `GDD_SERVICE_DISCOVERY_MODE=memberlist`: a handle for
     /// `Client::discover_in` when the process runs more than one server.
+    #[cfg(feature = "gossip")]
     pub fn cluster(&self) -> Option<&Arc<Gossip>> {
         self.cluster.as_ref()
     }
@@ -213,17 +219,23 @@ impl Server {
         } else {
             None
         };
+        #[cfg(feature = "gossip")]
         let gossip = match config.discovery_mode {
             DiscoveryMode::Memberlist => Some(Gossip::start(&config, addr.port(), build).await?),
             DiscoveryMode::None => None,
         };
+        #[cfg(feature = "gossip")]
         if let Some(g) = &gossip {
             registry::install(g);
         }
+        #[cfg(feature = "gossip")]
         let cluster: Arc<dyn ClusterView> = match &gossip {
             Some(g) => g.clone(),
             None => Arc::new(LocalNode(Member::local(&config, addr, build))),
         };
+        #[cfg(not(feature = "gossip"))]
+        let (gossip, cluster): (accept::Announced, Arc<dyn ClusterView>) =
+            ((), Arc::new(LocalNode(Member::local(&config, addr, build))));
         let manage = Manage::new(
             &config,
             metrics.clone(),
@@ -245,6 +257,7 @@ impl Server {
         let stack = Stack::new(router, layered, &config, metrics, addr);
         // Ready before the address is announced: whoever saw it may probe at once.
         state.ready.store(true, Ordering::Release);
+        #[cfg(feature = "gossip")]
         let cluster = gossip.clone();
         let task = tokio::spawn(accept_loop(
             listener,
@@ -255,7 +268,14 @@ impl Server {
             gossip,
         ));
         tracing::info!(service = %config.service_name, env = %config.env, "listening on http://{addr}");
-        Ok(Running { addr, stop, task, state, cluster })
+        Ok(Running {
+            addr,
+            stop,
+            task,
+            state,
+            #[cfg(feature = "gossip")]
+            cluster,
+        })
     }
 }
 

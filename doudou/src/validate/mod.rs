@@ -12,8 +12,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::{Display, Write};
+#[cfg(feature = "validate")]
 use std::sync::OnceLock;
 
+#[cfg(feature = "validate")]
 use regex::Regex;
 use serde_json::{json, Value};
 
@@ -152,24 +154,28 @@ impl Report {
     }
 
     /// `email`: an e-mail address, as the `validator` crate judges it (HTML's rules).
+    #[cfg(feature = "validate")]
     pub fn email<V: Text + ?Sized>(&mut self, field: &str, value: &V, message: Option<&str>) {
         let said = || message.unwrap_or("must be an e-mail address").to_owned();
         self.each_text(field, value, |t| validator::ValidateEmail::validate_email(&t), said);
     }
 
     /// `url`: an absolute URL.
+    #[cfg(feature = "validate")]
     pub fn url<V: Text + ?Sized>(&mut self, field: &str, value: &V, message: Option<&str>) {
         let said = || message.unwrap_or("must be an absolute URL").to_owned();
         self.each_text(field, value, |t| validator::ValidateUrl::validate_url(&t), said);
     }
 
     /// `regex`: matches `regex` somewhere, as JSON Schema's `pattern` does.
+    #[cfg(feature = "validate")]
     pub fn regex<V: Text + ?Sized>(&mut self, field: &str, value: &V, regex: &Regex, message: Option<&str>) {
         let said = || message.map_or_else(|| format!("must match {}", regex.as_str()), str::to_owned);
         self.each_text(field, value, |t| regex.is_match(t), said);
     }
 
     /// `regex(pattern = "...")`: the same with a pattern compiled on first use.
+    #[cfg(feature = "validate")]
     pub fn pattern<V: Text + ?Sized>(
         &mut self,
         field: &str,
@@ -184,6 +190,26 @@ impl Report {
                 self.fail(field, format!("cannot be checked: the pattern {} is too large", pattern.source))
             }
         }
+    }
+
+    /// Without the `validate` feature an `email`, `url` or `regex` rule does not compile: the
+    /// value's type is asked for [`NeedsValidateFeature`], which says so.
+    #[cfg(not(feature = "validate"))]
+    pub fn email<V: Text + ?Sized + NeedsValidateFeature>(&mut self, _: &str, _: &V, _: Option<&str>) {}
+
+    /// See [`Report::email`].
+    #[cfg(not(feature = "validate"))]
+    pub fn url<V: Text + ?Sized + NeedsValidateFeature>(&mut self, _: &str, _: &V, _: Option<&str>) {}
+
+    /// See [`Report::email`].
+    #[cfg(not(feature = "validate"))]
+    pub fn pattern<V: Text + ?Sized + NeedsValidateFeature>(
+        &mut self,
+        _: &str,
+        _: &V,
+        _: &Pattern,
+        _: Option<&str>,
+    ) {
     }
 
     /// `contains(pattern = "...")`: has `needle` in it.
@@ -213,20 +239,36 @@ impl Report {
     }
 }
 
+/// What a build without doudou's `validate` feature cannot check.
+#[cfg(not(feature = "validate"))]
+#[diagnostic::on_unimplemented(
+    message = "`email`, `url` and `regex` rules need doudou's `validate` feature",
+    label = "this rule cannot be checked in this build",
+    note = "enable it: `doudou = {{ ..., features = [\"validate\"] }}` (it is on by default)"
+)]
+pub trait NeedsValidateFeature {}
+
 /// A `regex(pattern = "...")`, compiled once, on first use.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Pattern {
+    #[cfg_attr(not(feature = "validate"), allow(dead_code))]
     source: &'static str,
+    #[cfg(feature = "validate")]
     compiled: OnceLock<Option<Regex>>,
 }
 
 impl Pattern {
     /// The pattern `source` (a `static`, so each rule compiles once).
     pub const fn new(source: &'static str) -> Self {
-        Self { source, compiled: OnceLock::new() }
+        Self {
+            source,
+            #[cfg(feature = "validate")]
+            compiled: OnceLock::new(),
+        }
     }
 
+    #[cfg(feature = "validate")]
     fn regex(&self) -> Option<&Regex> {
         self.compiled.get_or_init(|| Regex::new(self.source).ok()).as_ref()
     }
@@ -392,7 +434,7 @@ impl Rule<'_> {
             Rule::Email => target["format"] = json!("email"),
             Rule::Url => target["format"] = json!("uri"),
             Rule::Pattern(p) => target["pattern"] = json!(p),
-            Rule::Contains(text) => target["pattern"] = json!(regex::escape(text)),
+            Rule::Contains(text) => target["pattern"] = json!(escape_pattern(text)),
             Rule::Required => *required = true,
         }
     }
@@ -406,6 +448,19 @@ fn number(n: f64) -> Value {
     } else {
         json!(n)
     }
+}
+
+/// `text` as a regular expression that matches it literally (what `regex::escape` does, here
+/// so that the `contains` rule needs no regex crate).
+fn escape_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern
 }
 
 /// A type that crosses the wire as JSON: mark it `#[doudou::model]`.

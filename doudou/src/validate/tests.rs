@@ -1,8 +1,10 @@
 //! Validation: failures named by path, lists checked element by element, rules in the document.
 
 use super::*;
+#[cfg(feature = "validate")]
 use crate::error::Error;
 
+#[cfg(feature = "validate")]
 #[test]
 fn every_failure_is_named_by_its_path() {
     let mut report = Report::new();
@@ -36,6 +38,7 @@ fn every_failure_is_named_by_its_path() {
     assert!(error.message().contains("name: length must be between 1 and 64"), "{}", error.message());
 }
 
+#[cfg(feature = "validate")]
 #[test]
 fn absent_values_and_empty_reports_pass() {
     let mut report = Report::new();
@@ -46,6 +49,7 @@ fn absent_values_and_empty_reports_pass() {
     assert!(report.into_failures().map(Error::invalid_fields).is_none());
 }
 
+#[cfg(feature = "validate")]
 #[test]
 fn each_element_of_a_list_is_checked_under_its_index() {
     let mut report = Report::new();
@@ -71,4 +75,12 @@ fn rules_are_stated_in_a_parameters_schema() {
         json!({ "type": "array", "minItems": 1, "items": { "type": "string", "format": "email" } })
     );
     assert!(required);
+}
+
+#[test]
+fn a_contains_rule_is_a_literal_pattern_in_the_schema() {
+    let mut schema = serde_json::json!({ "type": "string" });
+    let mut required = true;
+    Rule::Contains("a.b+(c)").apply(&mut schema, &mut required);
+    assert_eq!(schema["pattern"], r"a\.b\+\(c\)");
 }
