@@ -10,21 +10,22 @@ use std::time::Duration;
 use bench_server::{BenchImpl, BenchServer};
 use criterion::{criterion_group, criterion_main, Criterion};
 use doudou::body::Body;
-use doudou::router::Router;
 use doudou::sd::{Balancer, RoundRobin, SmoothWeighted};
 use doudou::{Config, Error, Server};
 use http_body_util::BodyExt;
 
-fn router(server: Server) -> Router {
-    server.into_router(&Config::defaults()).expect("routes")
+/// The server's whole request path in memory, as a socket's requests take it: request id,
+/// metrics, routing, binding, the handler and JSON; no connection.
+fn router(server: Server) -> doudou::InMemory {
+    server.into_service(Config::defaults()).expect("routes")
 }
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
 }
 
-async fn roundtrip(router: &Router, req: http::Request<Body>) -> usize {
-    let resp = router.handle(req).await;
+async fn roundtrip(router: &doudou::InMemory, req: http::Request<Body>) -> usize {
+    let resp = router.call(req).await;
     resp.into_body().collect().await.map(|b| b.to_bytes().len()).unwrap_or(0)
 }
 

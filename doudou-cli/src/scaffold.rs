@@ -404,7 +404,7 @@ mod tests {
     fn manifests_parse_as_yaml() {
         for (path, content) in files("orders", "\"0.1\"", "shop", "orders:0.1.0").expect("renders") {
             if path.ends_with(".yaml") {
-                let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&content)
+                let docs: Vec<serde_yaml_ng::Value> = serde_yaml_ng::Deserializer::from_str(&content)
                     .map(serde::Deserialize::deserialize)
                     .collect::<Result<_, _>>()
                     .unwrap_or_else(|e| panic!("{path}: {e}\n{content}"));

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use serde_yaml::Value;
+use serde_yaml_ng::Value;
 
 const CLI: &str = env!("CARGO_BIN_EXE_doudou-cli");
 
@@ -114,7 +114,10 @@ fn recorded(record: &Path) -> Vec<String> {
 
 fn yaml_docs(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).expect("read manifest");
-    serde_yaml::Deserializer::from_str(&text).map(Value::deserialize).collect::<Result<_, _>>().expect("yaml")
+    serde_yaml_ng::Deserializer::from_str(&text)
+        .map(Value::deserialize)
+        .collect::<Result<_, _>>()
+        .expect("yaml")
 }
 
 fn tool(name: &str) -> PathBuf {

@@ -8,14 +8,14 @@ use http_body_util::{BodyExt, StreamBody};
 
 use crate::error::Error;
 
-/// The body of a request as the server receives it (what tower layers see).
-pub use hyper::body::Incoming;
+use hyper::body::Incoming;
 
 /// Any error a body stream can raise.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The body of every response doudou produces: bytes in one piece (JSON, errors) without a
-/// heap-allocated stream, or any other body (downloads, compressed or user-layer bodies) boxed.
+/// The body of every request and response doudou handles: bytes in one piece (JSON, errors)
+/// without a heap-allocated stream, what the connection receives, or any other body
+/// (downloads, compressed or user-layer bodies) boxed. User layers see requests with it.
 pub struct Body(Kind);
 
 enum Kind {
@@ -37,7 +37,7 @@ impl Body {
     }
 
     /// A body received by hyper, unboxed.
-    pub fn incoming(body: Incoming) -> Self {
+    pub(crate) fn incoming(body: Incoming) -> Self {
         Self(Kind::Incoming(body))
     }
 

@@ -10,6 +10,12 @@ use std::time::Instant;
 
 use tokio::time::Sleep;
 
+/// Now, on tokio's clock: what deadlines are measured from, so that a test that pauses time
+/// moves them too (without tokio's `test-util` feature it is the system's monotonic clock).
+pub(crate) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
 /// A deadline, armed lazily.
 pub(crate) struct Deadline {
     at: Instant,

@@ -11,7 +11,7 @@ mod host;
 mod logging;
 mod manage;
 pub mod metrics;
-pub mod openapi;
+mod openapi;
 mod panics;
 pub mod promsd;
 #[cfg(feature = "gossip")]
@@ -19,7 +19,7 @@ pub mod registry;
 mod reply;
 mod request;
 mod request_id;
-pub mod router;
+mod router;
 pub mod sd;
 pub mod server;
 pub mod service;
@@ -33,13 +33,15 @@ pub use client::Client;
 pub use config::Config;
 pub use doudou_macros::{error, main, model, service};
 pub use error::{Error, ServiceError};
+/// The `http` crate doudou speaks (requests, responses, headers), for tests and layers.
+pub use http;
 pub use http::{HeaderMap, StatusCode};
 /// The regular expressions of `#[validate(regex(path = "NAME"))]` rules (a `static NAME:
 /// LazyLock<doudou::Regex>`); `regex(pattern = "...")` needs none.
 #[cfg(feature = "validate")]
 pub use regex::Regex;
 pub use sd::{FixedProvider, ServiceProvider};
-pub use server::{serve, Running, Server, StartError};
+pub use server::{serve, InMemory, Running, Server, StartError};
 pub use service::{BuildInfo, Route, Service, Verb};
 pub use tokio;
 pub use tracing;

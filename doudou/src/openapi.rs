@@ -5,8 +5,7 @@ use schemars::gen::{SchemaGenerator, SchemaSettings};
 use schemars::JsonSchema;
 use serde_json::{json, Map, Value};
 
-use crate::vocab::ErrorBody;
-use crate::vocab::Verb;
+use crate::vocab::{pieces, ErrorBody, Piece, Verb};
 
 /// Collects operations and schemas into one OpenAPI 3.0.3 document.
 pub struct ApiBuilder {
@@ -68,8 +67,7 @@ impl ApiBuilder {
         }
         Operation {
             builder: self,
-            // `{*rest}` is the router's catch-all; the document names the parameter `{rest}`.
-            key: (path.replace("{*", "{"), verb.as_str().to_ascii_lowercase()),
+            key: (document_path(path), verb.as_str().to_ascii_lowercase()),
             op,
             params: Vec::new(),
             scalars: Vec::new(),
@@ -334,4 +332,20 @@ impl Drop for Operation<'_> {
         let entry = self.builder.paths.entry(path).or_insert_with(|| json!({}));
         entry[verb] = Value::Object(op);
     }
+}
+
+/// A route template as the document writes it: a catch-all (`{*rest}`) is a parameter like
+/// any other (`{rest}`), as OpenAPI has no other kind.
+fn document_path(template: &str) -> String {
+    pieces(template).fold(String::with_capacity(template.len()), |mut path, piece| {
+        match piece {
+            Piece::Text(text) => path.push_str(text),
+            Piece::Param(name) | Piece::CatchAll(name) => {
+                path.push('{');
+                path.push_str(name);
+                path.push('}');
+            }
+        }
+        path
+    })
 }

@@ -13,18 +13,16 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 use http::header::{HeaderValue, ALLOW};
 use http::{Method, Response, StatusCode};
-use hyper::body::Incoming;
 
 use crate::admission::Admission;
 use crate::body::Body;
 use crate::deadline::Deadline;
 use crate::error::Error;
-use crate::metrics::UNMATCHED;
 use crate::reply;
 use crate::request::{bad_percent_encoding, percent_decode_strict, too_large, BodyLimits, Request};
 use crate::request_id::Scanned;
 use crate::service::Service;
-use crate::vocab::BoxFuture;
+use crate::vocab::{pieces, BoxFuture, Piece};
 use rustc_hash::FxBuildHasher;
 
 /// Where a request goes: a service and the index of its route.
@@ -75,7 +73,7 @@ struct Inner {
 
 /// The innermost tower service: dispatches to the generated handlers.
 #[derive(Clone)]
-pub struct Router {
+pub(crate) struct Router {
     inner: Arc<Inner>,
 }
 
@@ -144,7 +142,7 @@ impl Router {
         let statics = endpoints
             .iter()
             .enumerate()
-            .filter(|(_, e)| !e.template.contains(['{', '*']))
+            .filter(|(_, e)| pieces(&e.template).all(|p| matches!(p, Piece::Text(_))))
             .map(|(i, e)| (Box::from(e.template.as_ref()), i))
             .collect();
         Ok(Self {
@@ -286,7 +284,7 @@ impl RouteFuture {
 
     /// An answer known without calling a handler (404, 405, 413).
     fn ready(resp: Response<Body>, route: Option<usize>) -> Self {
-        Self::call(Box::pin(std::future::ready(resp)), route, Instant::now())
+        Self::call(Box::pin(std::future::ready(resp)), route, crate::deadline::now())
     }
 }
 
@@ -308,35 +306,8 @@ impl Future for RouteFuture {
     }
 }
 
-impl Router {
-    /// Handles one request in memory, without a socket: for tests and benchmarks of services.
-    ///
-    /// ```
-    /// # async fn demo(router: doudou::router::Router) {
-    /// let req = http::Request::get("/user?id=7").body(doudou::body::Body::empty()).expect("request");
-    /// let resp = router.handle(req).await;
-    /// # let _ = resp;
-    /// # }
-    /// ```
-    pub async fn handle(&self, req: http::Request<Body>) -> Response<Body> {
-        crate::panics::install_hook();
-        let mut routed = std::pin::pin!(self.dispatch(
-            req,
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            Instant::now(),
-            Scanned::UNKNOWN
-        ));
-        let (resp, route) =
-            std::future::poll_fn(|cx| crate::panics::handling(|| routed.as_mut().poll(cx))).await;
-        if let Some(panic) = resp.extensions().get::<crate::panics::CaughtPanic>() {
-            crate::panics::report(route.and_then(|r| self.template(r)).unwrap_or(UNMATCHED), panic);
-        }
-        resp
-    }
-}
-
-/// The router as a tower service of in-memory requests: what [`Router::handle`] does, for a
-/// client's [`transport`](crate::Client::transport) or any tower stack in tests.
+/// The router as a tower service, for user layers and compression: the peer address comes
+/// from the request's extensions and the route template goes into the response's.
 impl tower::Service<http::Request<Body>> for Router {
     type Response = Response<Body>;
     type Error = Infallible;
@@ -347,26 +318,9 @@ impl tower::Service<http::Request<Body>> for Router {
     }
 
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        let router = self.clone();
-        Box::pin(async move { Ok(router.handle(req).await) })
-    }
-}
-
-/// The router as a tower service, for user layers and compression: the peer address comes
-/// from the request's extensions and the route template goes into the response's.
-impl tower::Service<http::Request<Incoming>> for Router {
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = BoxFuture<Result<Response<Body>, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: http::Request<Incoming>) -> Self::Future {
         let remote =
             req.extensions().get::<RemoteAddr>().map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |a| a.0);
-        let routed = self.dispatch(req.map(Body::incoming), remote, Instant::now(), Scanned::UNKNOWN);
+        let routed = self.dispatch(req, remote, crate::deadline::now(), Scanned::UNKNOWN);
         // The route is known once dispatched: name it now rather than keep the router alive.
         let matched =
             routed.route.map(|r| (RouteIndex(r), MatchedRoute(self.inner.endpoints[r].template.clone())));

@@ -77,6 +77,58 @@ macro_rules! route_constructors {
 }
 route_constructors!(get => Get, post => Post, put => Put, patch => Patch, delete => Delete, head => Head);
 
+/// One piece of a route template such as `/user/{id}/files/{*rest}`: literal text, a parameter
+/// (one path segment) or a catch-all (the rest of the path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Piece<'a> {
+    /// Text matched as it is.
+    Text(&'a str),
+    /// `{name}`: one segment.
+    Param(&'a str),
+    /// `{*name}`: the rest of the path, slashes included.
+    CatchAll(&'a str),
+}
+
+/// The pieces of `template`, in order: the one reading of the template syntax that the
+/// client (filling it in), the document (naming it) and the router (telling a static path)
+/// share. An unclosed `{` takes the rest of the template as the parameter's name.
+pub(crate) fn pieces(template: &str) -> Pieces<'_> {
+    Pieces { rest: template }
+}
+
+/// The iterator of [`pieces`].
+pub(crate) struct Pieces<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = Piece<'a>;
+
+    fn next(&mut self) -> Option<Piece<'a>> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        // Bytes rather than `str::find`, whose char searcher costs more than the short scan.
+        match self.rest.bytes().position(|b| b == b'{') {
+            Some(0) => {
+                let end = self.rest.bytes().position(|b| b == b'}').unwrap_or(self.rest.len());
+                let name = &self.rest[1..end];
+                self.rest = self.rest.get(end + 1..).unwrap_or_default();
+                Some(match name.strip_prefix('*') {
+                    Some(name) => Piece::CatchAll(name),
+                    None => Piece::Param(name),
+                })
+            }
+            Some(start) => {
+                let (text, rest) = self.rest.split_at(start);
+                self.rest = rest;
+                Some(Piece::Text(text))
+            }
+            None => Some(Piece::Text(std::mem::take(&mut self.rest))),
+        }
+    }
+}
+
 /// What a service was built from: its crate version and, when the build passed them in, the
 /// git commit (`GDD_GIT_COMMIT`) and build time (`GDD_BUILD_TIME`), read at compile time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -105,4 +157,22 @@ pub(crate) struct ErrorBody {
     /// The data of a business error (the fields of a `#[doudou::error]` variant).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) data: Option<serde_json::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_reads_as_text_parameters_and_a_catch_all() {
+        let read: Vec<_> = pieces("/user/{id}/files/{*rest}").collect();
+        assert_eq!(
+            read,
+            [Piece::Text("/user/"), Piece::Param("id"), Piece::Text("/files/"), Piece::CatchAll("rest")]
+        );
+        assert_eq!(pieces("/health").collect::<Vec<_>>(), [Piece::Text("/health")]);
+        assert_eq!(pieces("{a}{b}").collect::<Vec<_>>(), [Piece::Param("a"), Piece::Param("b")]);
+        assert_eq!(pieces("/x/{open").collect::<Vec<_>>(), [Piece::Text("/x/"), Piece::Param("open")]);
+        assert_eq!(pieces("").count(), 0);
+    }
 }

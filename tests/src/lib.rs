@@ -590,10 +590,28 @@ impl Load {
 /// The book's chapters, so that `cargo test --doc -p doudou-tests` compiles and runs their Rust samples.
 #[cfg(doctest)]
 mod book {
+    #[doc = include_str!("../../docs/src/introduction.md")]
+    mod introduction {}
     #[doc = include_str!("../../docs/src/services.md")]
     mod services {}
     #[doc = include_str!("../../docs/src/client.md")]
     mod client {}
+    #[doc = include_str!("../../docs/src/testing.md")]
+    mod testing {}
+    #[doc = include_str!("../../docs/src/configuration.md")]
+    mod configuration {}
     #[doc = include_str!("../../docs/src/microservices.md")]
     mod microservices {}
+    #[doc = include_str!("../../docs/src/resilience.md")]
+    mod resilience {}
+    #[doc = include_str!("../../docs/src/tracing.md")]
+    mod tracing {}
+    #[doc = include_str!("../../docs/src/management.md")]
+    mod management {}
+    #[doc = include_str!("../../docs/src/deployment.md")]
+    mod deployment {}
+    #[doc = include_str!("../../docs/src/shutdown.md")]
+    mod shutdown {}
+    #[doc = include_str!("../../docs/src/performance.md")]
+    mod performance {}
 }

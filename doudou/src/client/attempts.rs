@@ -13,7 +13,7 @@ use super::metrics::Outcome;
 use super::transport::is_connect;
 use super::{balance, Call, Reply, Shared};
 use crate::body::{Body, BoxError};
-use crate::deadline::Deadline;
+use crate::deadline::{now, Deadline};
 use crate::error::Error;
 use crate::trace;
 
@@ -325,11 +325,6 @@ impl Outgoing<'_> {
         }
         Ok(req)
     }
-}
-
-/// Now, by tokio's clock: the same as the system's, but that tests can pause.
-fn now() -> Instant {
-    tokio::time::Instant::now().into_std()
 }
 
 /// The margin a handler keeps to pass a failed call's error on before its own

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::body::{disposition_filename, Body, FileDownload, UploadFile};
 use crate::error::Error;
+use crate::vocab::{pieces, Piece};
 
 /// One call under construction (used by generated clients).
 #[doc(hidden)]
@@ -130,16 +131,15 @@ impl<'a> Call<'a> {
     pub(super) fn uri(&self, base: &str) -> String {
         let mut path = String::with_capacity(base.len() + self.template.len() + 32);
         path.push_str(base);
-        let mut rest = self.template;
-        // Bytes rather than `str::find`, whose char searcher costs more than the short scan.
-        while let Some(start) = rest.bytes().position(|b| b == b'{') {
-            path.push_str(&rest[..start]);
-            let end = rest.bytes().skip(start).position(|b| b == b'}').map_or(rest.len(), |e| start + e);
-            let name = &rest[start + 1..end];
-            // A catch-all (`{*rest}`) keeps its slashes; each segment is encoded.
-            let (name, catch_all) = match name.strip_prefix('*') {
-                Some(name) => (name, true),
-                None => (name, false),
+        for piece in pieces(self.template) {
+            let (name, catch_all) = match piece {
+                Piece::Text(text) => {
+                    path.push_str(text);
+                    continue;
+                }
+                Piece::Param(name) => (name, false),
+                // A catch-all keeps its slashes; each segment is encoded.
+                Piece::CatchAll(name) => (name, true),
             };
             if let Some((_, v)) = self.path_params.iter().find(|(k, _)| *k == name) {
                 for (i, segment) in v.split('/').enumerate() {
@@ -155,9 +155,7 @@ impl<'a> Call<'a> {
                     }
                 }
             }
-            rest = rest.get(end + 1..).unwrap_or_default();
         }
-        path.push_str(rest);
         if !self.query.is_empty() {
             path.push('?');
             path.push_str(&self.query);

@@ -180,7 +180,7 @@ impl Client {
     }
 
     /// This client sending its requests to `service` instead of over the network: a
-    /// [`Router`](crate::router::Router) (from [`Server::into_router`](crate::Server::into_router))
+    /// server in memory ([`Server::into_service`](crate::Server::into_service))
     /// tests a service and its generated client in memory.
     pub fn transport<S>(self, service: S) -> Self
     where

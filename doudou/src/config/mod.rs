@@ -91,6 +91,7 @@ impl LogLevel {
 
 /// The effective configuration of a service, parsed once at start-up.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// `GDD_ENV`: `dev` logs for people, anything else JSON lines.
     pub env: String,
@@ -147,6 +148,7 @@ pub struct Config {
 
 /// The gossip (memberlist) settings, `GDD_MEM_*`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct MemConfig {
     /// `GDD_MEM_SEED`: `host[:port]` of seeds (IPs or DNS names; port 7946 by default).
     pub seeds: Vec<String>,

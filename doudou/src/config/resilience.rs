@@ -8,6 +8,7 @@ use super::ConfigError;
 /// The admission limits of business requests (the `/go-doudou/` routes are never limited);
 /// 0 turns a limit off, and both are off by default.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct LimitsConfig {
     /// `GDD_MAX_INFLIGHT`: business requests handled at once; more get 429.
     pub max_inflight: usize,
@@ -21,6 +22,7 @@ pub struct LimitsConfig {
 
 /// How generated clients call other services (each client can override them).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// `GDD_CLIENT_TIMEOUT`: how long one attempt of a call may take to get its answer.
     pub timeout: Duration,

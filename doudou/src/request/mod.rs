@@ -178,7 +178,7 @@ impl Request {
     async fn read_body(&mut self) -> Result<Bytes, Error> {
         let Some(mut body) = self.body.take() else { return Ok(Bytes::new()) };
         let limit = self.limits.max_size;
-        let mut deadline = Deadline::new(std::time::Instant::now() + self.limits.read_timeout);
+        let mut deadline = Deadline::new(crate::deadline::now() + self.limits.read_timeout);
         let mut first: Option<Bytes> = None;
         let mut rest: Option<bytes::BytesMut> = None;
         let mut read: u64 = 0;

@@ -19,7 +19,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use http::Response;
-use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::util::BoxCloneSyncService;
@@ -34,15 +33,15 @@ use crate::manage::{self, Manage};
 use crate::metrics::Metrics;
 #[cfg(feature = "gossip")]
 use crate::registry::{self, Gossip, GossipError};
-use crate::router::{Mount, RouteError, Router};
+use crate::router::{Mount, Router};
 use crate::sd::{ClusterView, LocalNode, Member};
 use crate::service::Service;
 use crate::{logging, panics, reply};
 use accept::accept_loop;
 use stack::Stack;
 
-/// The HTTP service that user layers wrap.
-pub type HttpService = BoxCloneSyncService<http::Request<Incoming>, Response<Body>, Infallible>;
+/// The HTTP service that user layers wrap: the business routes, requests with doudou's body.
+pub type HttpService = BoxCloneSyncService<http::Request<Body>, Response<Body>, Infallible>;
 
 type LayerFn = Box<dyn FnOnce(HttpService) -> HttpService + Send>;
 
@@ -165,7 +164,7 @@ impl Server {
     pub fn layer<L, S, B>(mut self, layer: L) -> Self
     where
         L: Layer<HttpService, Service = S> + Send + 'static,
-        S: tower::Service<http::Request<Incoming>, Response = Response<B>> + Clone + Send + Sync + 'static,
+        S: tower::Service<http::Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
         S::Error: Into<BoxError>,
         S::Future: Send + 'static,
         B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
@@ -176,10 +175,63 @@ impl Server {
         self
     }
 
-    /// The business routes alone, handled in memory by [`Router::handle`]: for tests and
-    /// benchmarks of services (no socket, no management routes, no middleware).
-    pub fn into_router(self, config: &Config) -> Result<Router, StartError> {
-        Ok(Router::new(self.mounts, config)?)
+    /// The whole server without a socket: every request takes the path it takes when served
+    /// (request id, metrics, access log, panic -> 500, gzip, your layers, admission, the
+    /// `/go-doudou/` routes, timeouts), in memory. For tests (with paused time, too) and
+    /// benchmarks, and as a generated client's [`transport`](crate::Client::transport).
+    /// Nothing is bound, no gossip runs and no subscriber is installed.
+    pub fn into_service(self, config: Config) -> Result<InMemory, StartError> {
+        refuse_default_credentials_in_prod(&config)?;
+        panics::install_hook();
+        let addr = SocketAddr::new(config.host, config.port);
+        let build = self.build_info();
+        let cluster = Arc::new(LocalNode(Member::local(&config, addr, build)));
+        let (stack, state) = self.assemble(&config, addr, cluster)?;
+        Ok(InMemory { stack, peer: SocketAddr::from(([127, 0, 0, 1], 0)), _state: state })
+    }
+
+    fn build_info(&self) -> crate::vocab::BuildInfo {
+        self.mounts.first().map(|m| m.service.build_info()).unwrap_or_default()
+    }
+
+    /// The request path of this server at `addr`: the services, the `/go-doudou/` routes
+    /// (listing `cluster`), the user's layers and doudou's middleware; ready.
+    fn assemble(
+        self,
+        config: &Config,
+        addr: SocketAddr,
+        cluster: Arc<dyn ClusterView>,
+    ) -> Result<(Stack, Arc<ServerState>), StartError> {
+        let services: Vec<Arc<dyn Service>> = self.mounts.iter().map(|m| m.service.clone()).collect();
+        let build = self.build_info();
+        let state = Arc::new(ServerState::default());
+        let metrics = if config.manage_enable {
+            let metrics = Metrics::new(&config.service_name, &build)
+                .map_err(|e| StartError::Refused(format!("cannot register the metrics: {e}")))?;
+            Some(Arc::new(metrics))
+        } else {
+            None
+        };
+        let manage = Manage::new(
+            config,
+            metrics.clone(),
+            manage::openapi_document(config, &services),
+            cluster,
+            state.clone(),
+        );
+        let mut mounts = self.mounts;
+        mounts.push(Mount { service: Arc::new(manage), business: false });
+        let router = Router::new(mounts, config)?;
+        let layered = (!self.layers.is_empty()).then(|| {
+            let mut service = HttpService::new(router.clone());
+            for layer in self.layers {
+                service = layer(service);
+            }
+            service
+        });
+        let stack = Stack::new(router, layered, config, metrics, addr);
+        state.ready.store(true, Ordering::Release);
+        Ok((stack, state))
     }
 
     /// Loads the configuration, binds, serves until SIGINT or SIGTERM, drains and returns.
@@ -189,8 +241,8 @@ impl Server {
     }
 
     /// Loads the configuration and binds; serving goes on in the background.
-    pub async fn start(self) -> Result<Running, StartError> {
-        let config = match self.config {
+    pub async fn start(mut self) -> Result<Running, StartError> {
+        let config = match self.config.take() {
             Some(c) => c,
             None => Config::from_env()?,
         };
@@ -209,16 +261,7 @@ impl Server {
         let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
 
-        let services: Vec<Arc<dyn Service>> = self.mounts.iter().map(|m| m.service.clone()).collect();
-        let build = services.first().map(|s| s.build_info()).unwrap_or_default();
-        let state = Arc::new(ServerState::default());
-        let metrics = if config.manage_enable {
-            let metrics = Metrics::new(&config.service_name, &build)
-                .map_err(|e| StartError::Refused(format!("cannot register the metrics: {e}")))?;
-            Some(Arc::new(metrics))
-        } else {
-            None
-        };
+        let build = self.build_info();
         #[cfg(feature = "gossip")]
         let gossip = match config.discovery_mode {
             DiscoveryMode::Memberlist => Some(Gossip::start(&config, addr.port(), build).await?),
@@ -236,27 +279,9 @@ impl Server {
         #[cfg(not(feature = "gossip"))]
         let (gossip, cluster): (accept::Announced, Arc<dyn ClusterView>) =
             ((), Arc::new(LocalNode(Member::local(&config, addr, build))));
-        let manage = Manage::new(
-            &config,
-            metrics.clone(),
-            manage::openapi_document(&config, &services),
-            cluster,
-            state.clone(),
-        );
-        let mut mounts = self.mounts;
-        mounts.push(Mount { service: Arc::new(manage), business: false });
-        let router = Router::new(mounts, &config)?;
-        let layered = (!self.layers.is_empty()).then(|| {
-            let mut service = HttpService::new(router.clone());
-            for layer in self.layers {
-                service = layer(service);
-            }
-            service
-        });
-        let stop = CancellationToken::new();
-        let stack = Stack::new(router, layered, &config, metrics, addr);
         // Ready before the address is announced: whoever saw it may probe at once.
-        state.ready.store(true, Ordering::Release);
+        let (stack, state) = self.assemble(&config, addr, cluster)?;
+        let stop = CancellationToken::new();
         #[cfg(feature = "gossip")]
         let cluster = gossip.clone();
         let task = tokio::spawn(accept_loop(
@@ -324,9 +349,9 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
 #[derive(Clone)]
 struct Recover<S>(S);
 
-impl<S, B> tower::Service<http::Request<Incoming>> for Recover<S>
+impl<S, B> tower::Service<http::Request<Body>> for Recover<S>
 where
-    S: tower::Service<http::Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S: tower::Service<http::Request<Body>, Response = Response<B>> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
     S::Future: Send + 'static,
     B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
@@ -340,7 +365,7 @@ where
         std::task::Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: http::Request<Incoming>) -> Self::Future {
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
         let svc = self.0.clone();
         Box::pin(async move {
             Ok(match svc.oneshot(req).await {
@@ -352,3 +377,53 @@ where
 }
 
 pub use crate::manage::ServerState;
+/// What user layers can read: the peer address in a request's extensions, the route template in a
+/// response's, and why the routes of a server could not be built.
+pub use crate::router::{MatchedRoute, RemoteAddr, RouteError};
+
+/// A server's whole request path in memory, from [`Server::into_service`]: what a request
+/// sent to it meets is what it meets on a socket, from the peer `127.0.0.1`. Cheap to clone.
+#[derive(Clone)]
+pub struct InMemory {
+    stack: Stack,
+    peer: SocketAddr,
+    _state: Arc<ServerState>,
+}
+
+impl std::fmt::Debug for InMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InMemory").field("peer", &self.peer).finish_non_exhaustive()
+    }
+}
+
+impl InMemory {
+    /// Handles `req` as the server would.
+    ///
+    /// ```
+    /// # async fn demo(server: doudou::Server) -> Result<(), doudou::StartError> {
+    /// let service = server.into_service(doudou::Config::defaults())?;
+    /// let req = http::Request::get("/go-doudou/health").body(doudou::body::Body::empty()).expect("request");
+    /// assert_eq!(service.call(req).await.status(), 200);
+    /// # Ok(()) }
+    /// ```
+    pub async fn call(&self, req: http::Request<Body>) -> Response<Body> {
+        match self.stack.handle(req, self.peer).await {
+            Ok(resp) => resp,
+            Err(never) => match never {},
+        }
+    }
+}
+
+impl tower::Service<http::Request<Body>> for InMemory {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = crate::vocab::BoxFuture<Result<Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        Box::pin(self.stack.handle(req, self.peer))
+    }
+}

@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use http::header::HeaderValue;
 use http::Response;
-use hyper::body::Incoming;
 use tower::Layer;
 use tower_http::catch_panic::CatchPanic;
 use tower_http::compression::{Compression, CompressionLayer};
@@ -52,11 +51,11 @@ fn may_accept_gzip(accept_encoding: &HeaderValue) -> bool {
 /// is `matched` when a user layer answered by itself (a 401 is still the route's).
 fn call_tower<S, B>(
     mut svc: S,
-    req: http::Request<Incoming>,
+    req: http::Request<Body>,
     matched: Option<usize>,
 ) -> BoxFuture<(Response<Body>, Option<usize>)>
 where
-    S: tower::Service<http::Request<Incoming>, Response = Response<B>, Error = Infallible>,
+    S: tower::Service<http::Request<Body>, Response = Response<B>, Error = Infallible>,
     S::Future: Send + 'static,
     B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
@@ -106,8 +105,8 @@ impl Stack {
 
     /// Starts handling one request. Everything before the handler is done here, at once, so
     /// the future hyper keeps per request holds only what the answer needs.
-    pub(crate) fn handle(&self, mut req: http::Request<Incoming>, remote: SocketAddr) -> Handled {
-        let started = Instant::now();
+    pub(crate) fn handle(&self, mut req: http::Request<Body>, remote: SocketAddr) -> Handled {
+        let started = crate::deadline::now();
         let stack = &*self.0;
         // One scan of the few header names, cheaper than two lookups by hash.
         let (mut given, mut gzip, mut traceparent) = (None, false, false);
@@ -148,7 +147,7 @@ impl Stack {
             Routed::Tower { call: call_tower(gzip.clone(), req, None) }
         } else {
             let scanned = Scanned { generated: generated.as_ref().and_then(GeneratedId::of), traceparent };
-            Routed::Direct { call: stack.router.dispatch(req.map(Body::incoming), remote, started, scanned) }
+            Routed::Direct { call: stack.router.dispatch(req, remote, started, scanned) }
         };
         let id = given.or(generated);
         Handled { routed, stack: self.clone(), started, method, id, access_log, span }

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use doudou::body::{Body, Incoming};
+use doudou::body::Body;
 use http_body::{Frame, SizeHint};
 
 #[derive(Clone, Copy)]
@@ -106,7 +106,7 @@ async fn main() -> Result<(), doudou::StartError> {
         }
     };
     let misbehave = move |inner: doudou::server::HttpService| {
-        tower::service_fn(move |req: http::Request<Incoming>| {
+        tower::service_fn(move |req: http::Request<Body>| {
             let inner = inner.clone();
             async move {
                 let whoami = req.uri().path() == "/whoami";

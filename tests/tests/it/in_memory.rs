@@ -1,9 +1,8 @@
-//! Routing, binding and the document without a process or a socket: helloworld's router called
-//! in memory (`Server::into_router`, `Router::handle`). What needs the network (the generated
-//! client, gossip, the management routes) stays in the process tests.
+//! The whole request path without a process or a socket: helloworld served in memory
+//! (`Server::into_service`), middleware, layers and the management routes included. What needs
+//! the network (connections, gossip, real tools) stays in the process tests.
 
 use doudou::body::Body;
-use doudou::router::Router;
 use doudou::{Config, Server};
 use helloworld::{helloworld_openapi, Hello, Helloworld, HelloworldClient, HelloworldServer, User};
 use http_body_util::BodyExt;
@@ -11,8 +10,8 @@ use serde_json::{json, Value};
 
 use crate::http::multipart;
 
-fn router() -> Router {
-    Server::new().service(HelloworldServer::new(Hello)).into_router(&Config::defaults()).expect("routes")
+fn service() -> doudou::InMemory {
+    Server::new().service(HelloworldServer::new(Hello)).into_service(Config::defaults()).expect("routes")
 }
 
 /// Answers `method target` with an optional body and its content type: status and JSON body.
@@ -22,7 +21,7 @@ async fn call(method: &str, target: &str, body: Option<(&str, Vec<u8>)>) -> (u16
         Some((content_type, bytes)) => req.header("content-type", content_type).body(Body::full(bytes)),
         None => req.body(Body::empty()),
     };
-    let resp = router().handle(req.expect("request")).await;
+    let resp = service().call(req.expect("request")).await;
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.expect("body").to_bytes();
     let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("JSON") };
@@ -129,7 +128,7 @@ async fn a_type_alias_is_the_scalar_it_names() {
 
 #[tokio::test]
 async fn the_generated_client_calls_the_router_in_memory() {
-    let client = HelloworldClient::with_client(doudou::Client::new("http://in-memory").transport(router()));
+    let client = HelloworldClient::with_client(doudou::Client::new("http://in-memory").transport(service()));
     assert_eq!(client.get_user(7).await.expect("get_user"), User::numbered(7));
     let err = client.get_user(0).await.expect_err("404");
     assert_eq!((err.status().as_u16(), err.message()), (404, "no user with id 0"));
@@ -173,13 +172,13 @@ impl Parcels for Depot {
 #[tokio::test]
 async fn a_json_number_beyond_f32s_range_is_refused_naming_its_path() {
     let router =
-        Server::new().service(ParcelsServer::new(Depot)).into_router(&Config::defaults()).expect("routes");
+        Server::new().service(ParcelsServer::new(Depot)).into_service(Config::defaults()).expect("routes");
     let post = |body: &'static str| {
         let req = http::Request::post("/parcel")
             .header("content-type", "application/json")
             .body(Body::full(body))
             .expect("request");
-        let answer = router.handle(req);
+        let answer = router.call(req);
         async move {
             let resp = answer.await;
             let status = resp.status().as_u16();

@@ -1,10 +1,11 @@
-//! The server in-process: user tower layers, connection timeouts.
+//! The server in-process over sockets: connection timeouts and shutdown (user layers and the
+//! rest of the request path are tested in memory, in `pipeline.rs`).
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use doudou::{Config, Server};
-use doudou_tests::{get, raw};
+use doudou_tests::get;
 use helloworld::{Hello, HelloworldServer};
 
 fn config(tweak: impl FnOnce(&mut Config)) -> Config {
@@ -24,77 +25,6 @@ async fn start_hello(tweak: impl FnOnce(&mut Config)) -> doudou::Running {
         .start()
         .await
         .expect("starts")
-}
-
-/// A layer that refuses requests without `Authorization: Bearer let-me-in`, the way a user
-/// would add authentication in front of every route.
-fn bearer_auth(
-    inner: doudou::server::HttpService,
-) -> impl tower::Service<
-    http::Request<doudou::body::Incoming>,
-    Response = http::Response<doudou::body::Body>,
-    Error = std::convert::Infallible,
-    Future = impl Send,
-> + Clone {
-    tower::service_fn(move |req: http::Request<doudou::body::Incoming>| {
-        let inner = inner.clone();
-        async move {
-            let allowed = req.headers().get("authorization").is_some_and(|v| v == "Bearer let-me-in");
-            if !allowed {
-                return Ok(doudou::Error::unauthorized("a bearer token is required").to_response());
-            }
-            tower::ServiceExt::oneshot(inner, req).await
-        }
-    })
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn user_layers_wrap_every_route() {
-    let server = Server::new()
-        .with_config(config(|_| {}))
-        .service(HelloworldServer::new(Hello))
-        .layer(tower::layer::layer_fn(bearer_auth))
-        .layer(tower::util::MapResponseLayer::new(|mut resp: http::Response<doudou::body::Body>| {
-            resp.headers_mut().insert("x-outer-layer", http::HeaderValue::from_static("seen"));
-            resp
-        }));
-    let running = server.start().await.expect("starts");
-    let addr = running.local_addr();
-    let (denied, allowed) = tokio::task::spawn_blocking(move || {
-        (
-            get(addr, "/user?id=1"),
-            raw(addr, "GET", "/user?id=1", &[("Authorization", "Bearer let-me-in")], b""),
-        )
-    })
-    .await
-    .expect("requests");
-    assert_eq!(denied.status, 401);
-    assert_eq!(denied.message(), "a bearer token is required");
-    assert_eq!(denied.header("x-outer-layer"), Some("seen"), "the last layer added is outermost");
-    assert!(denied.header("x-request-id").is_some(), "doudou's stack still wraps user layers");
-    assert_eq!(allowed.status, 200);
-    assert_eq!(allowed.json()["name"], "user-1");
-
-    // The management routes keep their own stack: probes answer without the token, and the
-    // layer's own 401 is counted under the route it refused.
-    let (health, ready, scrape) = tokio::task::spawn_blocking(move || {
-        let auth = doudou_tests::basic("admin", "admin");
-        (
-            get(addr, "/go-doudou/health"),
-            get(addr, "/go-doudou/ready"),
-            raw(addr, "GET", "/go-doudou/prometheus", &[("Authorization", &auth)], b""),
-        )
-    })
-    .await
-    .expect("requests");
-    assert_eq!((health.status, ready.status), (200, 200), "an authentication layer does not fail the probes");
-    let text = String::from_utf8_lossy(&scrape.body);
-    assert!(
-        text.contains(r#"doudou_http_requests_total{method="GET",route="/user",status="401"} 1"#),
-        "{}",
-        text.lines().filter(|l| l.starts_with("doudou_http_requests_total")).collect::<Vec<_>>().join("\n")
-    );
-    running.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,6 +12,7 @@ mod layers;
 mod manage;
 mod outside;
 mod overload;
+mod pipeline;
 mod prometheus;
 mod promsd;
 mod resilience;
