@@ -24,6 +24,13 @@ enum Kind {
     Boxed(http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>),
 }
 
+/// A body received by hyper, unboxed.
+impl From<Incoming> for Body {
+    fn from(body: Incoming) -> Self {
+        Self(Kind::Incoming(body))
+    }
+}
+
 impl Body {
     /// A body of `bytes`.
     pub fn full(bytes: impl Into<Bytes>) -> Self {
@@ -34,11 +41,6 @@ impl Body {
     /// No body.
     pub fn empty() -> Self {
         Self(Kind::Full(None))
-    }
-
-    /// A body received by hyper, unboxed.
-    pub(crate) fn incoming(body: Incoming) -> Self {
-        Self(Kind::Incoming(body))
     }
 
     /// Any other body.

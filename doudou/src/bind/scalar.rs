@@ -15,7 +15,7 @@ use super::{Binder, NoBody};
 use crate::client::Call;
 use crate::error::Error;
 use crate::openapi::Operation;
-use crate::request::Request;
+use crate::request::{FromValues, Request};
 
 /// A type that binds from one path, query or form value: the numbers, `bool`, `char`,
 /// `String`, and your own types.
@@ -170,15 +170,13 @@ impl FromParam for String {
 /// How many values a scalar parameter takes: one (`T`), at most one (`Option<T>`), or any
 /// number (`Vec<T>`).
 #[doc(hidden)]
-pub trait Values: Sized + Send + 'static {
+pub trait Values: FromValues + Send + 'static {
     /// The scalar.
     type One: FromParam;
     /// Whether a value must be given.
     const REQUIRED: bool;
     /// Whether several values can be given.
     const MULTIPLE: bool;
-    /// Binds `name` from its values, in order of appearance.
-    fn from_values<'a>(name: &str, values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error>;
     /// Each value, for the client to send.
     fn each(&self, f: impl FnMut(&Self::One));
 }
@@ -192,18 +190,27 @@ fn parse_one<T: FromParam>(name: &str, value: &str) -> Result<T, Error> {
     })
 }
 
-impl<T: FromParam> Values for T {
-    type One = T;
-    const REQUIRED: bool = true;
-    const MULTIPLE: bool = false;
+impl<T: FromParam> FromValues for T {
     fn from_values<'a>(name: &str, mut values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
         match values.next() {
             Some(v) => parse_one(name, &v),
             None => Err(Error::bad_request(format!("missing parameter `{name}`"))),
         }
     }
+}
+
+impl<T: FromParam> Values for T {
+    type One = T;
+    const REQUIRED: bool = true;
+    const MULTIPLE: bool = false;
     fn each(&self, mut f: impl FnMut(&T)) {
         f(self);
+    }
+}
+
+impl<T: FromParam> FromValues for Option<T> {
+    fn from_values<'a>(name: &str, mut values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
+        values.next().map(|v| parse_one(name, &v)).transpose()
     }
 }
 
@@ -211,11 +218,14 @@ impl<T: FromParam> Values for Option<T> {
     type One = T;
     const REQUIRED: bool = false;
     const MULTIPLE: bool = false;
-    fn from_values<'a>(name: &str, mut values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
-        values.next().map(|v| parse_one(name, &v)).transpose()
-    }
     fn each(&self, f: impl FnMut(&T)) {
         self.iter().for_each(f);
+    }
+}
+
+impl<T: FromParam> FromValues for Vec<T> {
+    fn from_values<'a>(name: &str, values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
+        values.map(|v| parse_one(name, &v)).collect()
     }
 }
 
@@ -223,9 +233,6 @@ impl<T: FromParam> Values for Vec<T> {
     type One = T;
     const REQUIRED: bool = false;
     const MULTIPLE: bool = true;
-    fn from_values<'a>(name: &str, values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
-        values.map(|v| parse_one(name, &v)).collect()
-    }
     fn each(&self, f: impl FnMut(&T)) {
         self.iter().for_each(f);
     }
@@ -257,7 +264,7 @@ impl<V: Values> Binder for Scalar<V> {
         if self.in_path {
             V::from_values(self.name, req.path_value(self.name).map(Cow::Borrowed).into_iter())
         } else {
-            req.bind_values(self.name, |values| V::from_values(self.name, values))
+            req.bind_values(self.name)
         }
     }
 

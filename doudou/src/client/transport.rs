@@ -30,7 +30,7 @@ impl Transport {
             Self::Service(service) => service,
             Self::Hyper(client) => BoxCloneSyncService::new(tower::service_fn(move |req| {
                 let call = client.request(req);
-                async move { call.await.map(|resp| resp.map(Body::incoming)).map_err(BoxError::from) }
+                async move { call.await.map(|resp| resp.map(Body::from)).map_err(BoxError::from) }
             })),
         }
     }
@@ -61,7 +61,7 @@ impl std::future::Future for Sending {
         match self.get_mut() {
             Self::Hyper(sending) => std::pin::Pin::new(sending)
                 .poll(cx)
-                .map(|answer| answer.map(|resp| resp.map(Body::incoming)).map_err(Into::into)),
+                .map(|answer| answer.map(|resp| resp.map(Body::from)).map_err(Into::into)),
             Self::Service(sending) => sending.as_mut().poll(cx),
         }
     }

@@ -46,6 +46,14 @@ pub(crate) struct BodyLimits {
     pub(crate) max_parts: usize,
 }
 
+/// What a parameter binds to from its values, read in order of appearance (a scalar `T`,
+/// `Option<T>` or `Vec<T>`): the request hands them over without knowing how they bind.
+#[doc(hidden)]
+pub trait FromValues: Sized {
+    /// Binds the parameter `name` from `values`.
+    fn from_values<'a>(name: &str, values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error>;
+}
+
 impl Request {
     pub(crate) fn new(
         req: http::Request<crate::body::Body>,
@@ -78,14 +86,10 @@ impl Request {
         self.path_params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
-    /// Binds `name` with `bind`, from its values in the query string and in the form or
-    /// multipart fields, in order of appearance; a value that is not percent-encoded right is
-    /// the error whatever `bind` makes of it.
-    pub(crate) fn bind_values<'a, V>(
-        &'a self,
-        name: &'a str,
-        bind: impl FnOnce(&mut dyn Iterator<Item = Cow<'a, str>>) -> Result<V, Error>,
-    ) -> Result<V, Error> {
+    /// Binds `name` from its values in the query string and in the form or multipart fields,
+    /// in order of appearance; a value that is not percent-encoded right is the error whatever
+    /// `V` makes of it.
+    pub(crate) fn bind_values<V: FromValues>(&self, name: &str) -> Result<V, Error> {
         let query = self.parts.uri.query().unwrap_or_default();
         let bad_encoding = std::cell::Cell::new(false);
         let from_query = query_values(query, name).map(|v| {
@@ -106,7 +110,7 @@ impl Request {
         });
         let from_fields =
             self.params.iter().filter(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_str()));
-        let bound = bind(&mut from_query.chain(from_form).chain(from_fields));
+        let bound = V::from_values(name, from_query.chain(from_form).chain(from_fields));
         if bad_encoding.get() {
             return Err(bad_percent_encoding(name));
         }

@@ -77,7 +77,7 @@ pub(crate) fn serve(
     let marks = shared.clone();
     let service = hyper::service::service_fn(move |req| {
         marks.activity.store(HANDLING, Ordering::Relaxed);
-        stack.handle(req.map(crate::body::Body::incoming), remote)
+        stack.handle(req, remote)
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
