@@ -133,7 +133,7 @@ impl TokenBucket {
         let interval = 1_000_000_000 / u64::from(rate.max(1));
         let burst = u64::from(burst.max(1));
         Self {
-            start: Instant::now(),
+            start: crate::deadline::now(),
             full_at: AtomicU64::new(0),
             interval,
             tolerance: interval * (burst - 1),
@@ -142,7 +142,9 @@ impl TokenBucket {
 
     /// Takes a token, or says how long until one is back.
     fn take(&self) -> Result<(), Duration> {
-        let now = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        // tokio's clock, so that a test that pauses time sees tokens come back.
+        let elapsed = crate::deadline::now().saturating_duration_since(self.start);
+        let now = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         let mut full_at = self.full_at.load(Ordering::Relaxed);
         loop {
             let from = full_at.max(now);
@@ -173,6 +175,20 @@ mod tests {
         assert_eq!(taken, 5, "a full bucket of 5 tokens, none back within microseconds");
         let wait = bucket.take().expect_err("empty");
         assert!(wait > Duration::from_millis(500) && wait <= Duration::from_secs(1), "{wait:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tokens_come_back_one_per_interval() {
+        let bucket = TokenBucket::new(4, 2);
+        assert!(bucket.take().is_ok() && bucket.take().is_ok(), "the burst");
+        assert_eq!(bucket.take(), Err(Duration::from_millis(250)), "then a token every 250 ms");
+        tokio::time::advance(Duration::from_millis(249)).await;
+        assert_eq!(bucket.take(), Err(Duration::from_millis(1)));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(bucket.take().is_ok());
+        tokio::time::advance(Duration::from_secs(10)).await;
+        let taken = (0..10).filter(|_| bucket.take().is_ok()).count();
+        assert_eq!(taken, 2, "an idle bucket fills up to its burst, no more");
     }
 
     #[test]

@@ -450,6 +450,19 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_client_takes_the_settings_of_the_config_it_is_given() {
+        let mut config = crate::config::Config::defaults().client;
+        config.timeout = Duration::from_secs(3);
+        config.total_timeout = Duration::from_secs(4);
+        let client = unanswered(2).with_config(&config);
+        let started = tokio::time::Instant::now();
+        let err = get(&client).await;
+        assert!(err.message().contains("4s (GDD_CLIENT_TOTAL_TIMEOUT)"), "{}", err.message());
+        let took = started.elapsed();
+        assert!(took >= Duration::from_secs(4) && took < Duration::from_millis(4100), "{took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_call_inside_a_handler_ends_with_the_request() {
         let client = unanswered(2).timeout(Duration::from_secs(5));
         let request_ends = now() + Duration::from_secs(2);

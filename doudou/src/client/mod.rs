@@ -30,6 +30,7 @@ pub use call::{Call, Reply};
 pub(crate) use metrics::register as register_metrics;
 
 use crate::body::{Body, BoxError};
+use crate::config::ClientConfig;
 use crate::sd::{FixedProvider, ServiceProvider};
 use metrics::ClientMetrics;
 use transport::Transport;
@@ -51,9 +52,10 @@ struct Shared {
     metrics: Arc<ClientMetrics>,
 }
 
-/// The `GDD_CLIENT_TIMEOUT` and `GDD_RETRY_COUNT` of the environment, read once per process.
-fn configured() -> &'static crate::config::ClientConfig {
-    static CONFIG: std::sync::OnceLock<crate::config::ClientConfig> = std::sync::OnceLock::new();
+/// The client settings of the process environment (`GDD_CLIENT_*`, `GDD_RETRY_COUNT`), read
+/// once per process: what a client has until [`Client::with_config`] says otherwise.
+fn from_environment() -> &'static ClientConfig {
+    static CONFIG: std::sync::OnceLock<ClientConfig> = std::sync::OnceLock::new();
     CONFIG.get_or_init(|| match crate::config::Config::from_env() {
         Ok(config) => config.client,
         Err(e) => {
@@ -109,9 +111,12 @@ impl Client {
         Self::with_provider(crate::registry::Discover::in_cluster(cluster, service))
     }
 
-    /// A client of the instances `provider` gives, with the environment's timeout and retries.
+    /// A client of the instances `provider` gives. Like every constructor, it takes its
+    /// timeouts, retries and body limit from the process environment (`GDD_CLIENT_TIMEOUT`,
+    /// `GDD_CLIENT_TOTAL_TIMEOUT`, `GDD_RETRY_COUNT`, `GDD_CLIENT_MAX_BODY_SIZE`, read once per
+    /// process); [`Client::with_config`] gives it those of a [`Config`](crate::Config) instead.
     pub fn with_provider(provider: impl ServiceProvider) -> Self {
-        let config = configured();
+        let config = from_environment();
         let metrics = ClientMetrics::new(provider.name());
         Self {
             shared: Arc::new(Shared {
@@ -126,6 +131,18 @@ impl Client {
                 metrics,
             }),
         }
+    }
+
+    /// This client with the settings of `config` (a loaded or built [`Config`](crate::Config)'s
+    /// `client`) rather than the environment's: for a program that decides its configuration
+    /// itself, and for tests.
+    pub fn with_config(self, config: &ClientConfig) -> Self {
+        self.with(|s| {
+            s.timeout = config.timeout.max(Duration::from_millis(1));
+            s.total_timeout = config.total_timeout.max(Duration::from_millis(1));
+            s.retries = config.retries;
+            s.max_body = config.max_body_size;
+        })
     }
 
     fn with(mut self, change: impl FnOnce(&mut Shared)) -> Self {
