@@ -8,11 +8,14 @@ log() { printf '\n==> %s\n' "$*"; }
 
 # --- tools ------------------------------------------------------------------------------
 # Debian packages the tests drive as real processes. Each entry is "command:package".
-APT_TOOLS=(prometheus:prometheus promtool:prometheus wrk:wrk taskset:util-linux valgrind:valgrind curl:curl)
+APT_TOOLS=(prometheus:prometheus promtool:prometheus wrk:wrk taskset:util-linux valgrind:valgrind curl:curl
+  python3:python3)
 missing=()
 for entry in "${APT_TOOLS[@]}"; do
   command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
 done
+# The venvs below need ensurepip, which Debian ships apart from python3.
+python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -65,6 +68,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 log "doudou without its default features: lints, and examples/minimal built alone serves"
 cargo clippy -p doudou --no-default-features --all-targets -- -D warnings
+for feature in gossip otel validate; do
+  cargo check -q -p doudou --no-default-features --features "$feature"
+done
 # Built alone, minimal resolves doudou with default-features = false (in the workspace build
 # below, cargo unifies features and it gets them all).
 cargo build -p minimal

@@ -15,7 +15,7 @@ use proc_macro::TokenStream;
 /// Turns a trait into an HTTP service: routes, parameter binding, a typed `{Trait}Client`, a
 /// `{Trait}Server` to serve an implementation, and `{trait}_openapi()`.
 ///
-/// See the `doudou` crate's README for the route convention and the parameter kinds.
+/// See the book's "Defining a service" chapter (docs/src/services.md) for the route convention and the parameter kinds.
 #[proc_macro_attribute]
 pub fn service(attr: TokenStream, item: TokenStream) -> TokenStream {
     service::expand(attr.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()

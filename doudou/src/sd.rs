@@ -2,7 +2,7 @@
 //! ([`ServiceProvider`]) and which one a call takes ([`Balancer`]).
 //!
 //! [`FixedProvider`] is one fixed base URL, for calls outside any cluster; the gossip cluster's
-//! provider is [`registry::Discover`](crate::registry::Discover). A balancer is
+//! provider is `registry::Discover` (the `gossip` feature). A balancer is
 //! [`RoundRobin`] or nginx's smooth weighted round robin ([`SmoothWeighted`], the default,
 //! weights from each node's `GDD_WEIGHT`).
 

@@ -1,5 +1,5 @@
-//! The cluster as the service sees it: its own node and, with gossip (memberlist), every
-//! member, kept current by join, leave and update events.
+//! The gossip cluster (memberlist, the `gossip` feature): every member, kept current by join,
+//! leave and update events, and [`Discover`], the provider of a service's instances in it.
 //!
 //! Each node gossips a small metadata record (service name, HTTP port, root path, weight,
 //! build info, start time). [`Discover`] turns the members into load-balanced providers.

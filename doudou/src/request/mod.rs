@@ -87,8 +87,8 @@ impl Request {
     }
 
     /// Binds `name` from its values in the query string and in the form or multipart fields,
-    /// in order of appearance; a value that is not percent-encoded right is the error whatever
-    /// `V` makes of it.
+    /// in order of appearance; a value `V` reads that is not percent-encoded right is the
+    /// error, whatever `V` makes of it.
     pub(crate) fn bind_values<V: FromValues>(&self, name: &str) -> Result<V, Error> {
         let query = self.parts.uri.query().unwrap_or_default();
         let bad_encoding = std::cell::Cell::new(false);

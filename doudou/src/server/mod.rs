@@ -179,7 +179,8 @@ impl Server {
     /// (request id, metrics, access log, panic -> 500, gzip, your layers, admission, the
     /// `/go-doudou/` routes, timeouts), in memory. For tests (with paused time, too) and
     /// benchmarks, and as a generated client's [`transport`](crate::Client::transport).
-    /// Nothing is bound, no gossip runs and no subscriber is installed.
+    /// Nothing is bound, no gossip runs and no subscriber is installed. `config` is the
+    /// configuration served with (one set with [`Server::with_config`] is not used).
     pub fn into_service(self, config: Config) -> Result<InMemory, StartError> {
         refuse_default_credentials_in_prod(&config)?;
         panics::install_hook();
@@ -247,6 +248,14 @@ impl Server {
             None => Config::from_env()?,
         };
         refuse_default_credentials_in_prod(&config)?;
+        #[cfg(not(feature = "gossip"))]
+        if config.discovery_mode == crate::config::DiscoveryMode::Memberlist {
+            return Err(StartError::Refused(
+                "GDD_SERVICE_DISCOVERY_MODE is memberlist, but this build has no gossip (doudou's `gossip` \
+                 feature is off): set it to none, or turn the feature on"
+                    .to_owned(),
+            ));
+        }
         logging::init(&config);
         panics::install_hook();
         for (unknown, closest) in config.unknown_vars() {
@@ -279,8 +288,14 @@ impl Server {
         #[cfg(not(feature = "gossip"))]
         let (gossip, cluster): (accept::Announced, Arc<dyn ClusterView>) =
             ((), Arc::new(LocalNode(Member::local(&config, addr, build))));
-        // Ready before the address is announced: whoever saw it may probe at once.
-        let (stack, state) = self.assemble(&config, addr, cluster)?;
+        let assembled = self.assemble(&config, addr, cluster);
+        // A server that cannot start leaves the cluster it joined.
+        #[cfg(feature = "gossip")]
+        if let (Err(_), Some(g)) = (&assembled, &gossip) {
+            g.shutdown().await;
+            registry::uninstall(g);
+        }
+        let (stack, state) = assembled?;
         let stop = CancellationToken::new();
         #[cfg(feature = "gossip")]
         let cluster = gossip.clone();
@@ -400,11 +415,12 @@ impl InMemory {
     /// Handles `req` as the server would.
     ///
     /// ```
-    /// # async fn demo(server: doudou::Server) -> Result<(), doudou::StartError> {
-    /// let service = server.into_service(doudou::Config::defaults())?;
-    /// let req = http::Request::get("/go-doudou/health").body(doudou::body::Body::empty()).expect("request");
+    /// # doudou::tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(async {
+    /// let service = doudou::Server::new().into_service(doudou::Config::defaults())?;
+    /// let req = doudou::http::Request::get("/go-doudou/health").body(doudou::body::Body::empty())?;
     /// assert_eq!(service.call(req).await.status(), 200);
-    /// # Ok(()) }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).expect("the example");
     /// ```
     pub async fn call(&self, req: http::Request<Body>) -> Response<Body> {
         match self.stack.handle(req, self.peer).await {

@@ -206,7 +206,8 @@ impl std::future::Future for Handled {
         if let Some(panic) = resp.extensions_mut().remove::<panics::CaughtPanic>() {
             panics::report(route.and_then(|r| stack.router.template(r)).unwrap_or(UNMATCHED), &panic);
         }
-        let elapsed = this.started.elapsed();
+        // On the clock `started` was read from: tokio's, paused in tests.
+        let elapsed = crate::deadline::now().saturating_duration_since(*this.started);
         if let Some(metrics) = &stack.metrics {
             metrics.record(route, this.method, resp.status().as_u16(), elapsed);
         }

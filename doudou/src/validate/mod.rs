@@ -192,8 +192,9 @@ impl Report {
         }
     }
 
-    /// Without the `validate` feature an `email`, `url` or `regex` rule does not compile: the
-    /// value's type is asked for [`NeedsValidateFeature`], which says so.
+    /// Without the `validate` feature an `email`, `url` or `regex(pattern = ...)` rule does not
+    /// compile: the value's type is asked for [`NeedsValidateFeature`], which says so (a
+    /// `regex(path = ...)` rule fails earlier, on `doudou::Regex`).
     #[cfg(not(feature = "validate"))]
     pub fn email<V: Text + ?Sized + NeedsValidateFeature>(&mut self, _: &str, _: &V, _: Option<&str>) {}
 
