@@ -133,7 +133,11 @@ impl Router {
                     return Err(err("another route already answers this verb and path".into()));
                 }
                 ep.verbs.push((method, target));
-                let allow: Vec<&str> = ep.verbs.iter().map(|(m, _)| m.as_str()).collect();
+                let mut allow: Vec<&str> = ep.verbs.iter().map(|(m, _)| m.as_str()).collect();
+                // A GET route answers HEAD too (without a body), so HEAD is allowed.
+                if allow.contains(&"GET") && !allow.contains(&"HEAD") {
+                    allow.push("HEAD");
+                }
                 ep.allow = HeaderValue::try_from(allow.join(", ")).map_err(|e| err(e.to_string()))?;
             }
             services.push(mount.service);

@@ -46,7 +46,7 @@ pub type HttpService = BoxCloneSyncService<http::Request<Body>, Response<Body>, 
 type LayerFn = Box<dyn FnOnce(HttpService) -> HttpService + Send>;
 
 /// Why a server could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
     /// The configuration did not load.
@@ -70,6 +70,14 @@ pub enum StartError {
     /// The service refused to start, for the reason given.
     #[error("{0}")]
     Refused(String),
+}
+
+/// Its message, not its structure: `fn main() -> Result<(), StartError>` prints a start-up
+/// error with `Debug`, and the person reading it wants `GDD_PORT`'s problem, not the enum.
+impl std::fmt::Debug for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// Builds and runs a doudou HTTP server.
@@ -351,6 +359,13 @@ pub fn serve(service: impl Service) -> ! {
 /// `#[doudou::main]`. A runtime that cannot start exits the process with 1 and the reason.
 #[doc(hidden)]
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        eprintln!(
+            "error: doudou::serve (or #[doudou::main]) starts a Tokio runtime of its own, and this code \
+             already runs inside one: in an async main, serve with `Server::new().service(s).run().await`"
+        );
+        std::process::exit(1);
+    }
     match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime.block_on(future),
         Err(e) => {

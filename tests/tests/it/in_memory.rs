@@ -51,7 +51,7 @@ async fn scalars_are_bound_exactly_as_sent() {
         let (status, body) = get(&format!("/scalars?{query}")).await;
         assert_eq!((status, body["c"].clone()), (200, json!(c)), "{query}");
     }
-    for padded in ["small=%201", "small=1%20", "small=+1", "f=%201.5", "user=%207", "c=ab", "c="] {
+    for padded in ["small=%201", "small=1%20", "small=+1", "f=%201.5", "user=%207", "c=ab"] {
         let (status, body) = get(&format!("/scalars?{padded}")).await;
         assert_eq!(status, 400, "{padded} must be refused: {body}");
     }
@@ -201,4 +201,28 @@ async fn a_json_number_beyond_f32s_range_is_refused_naming_its_path() {
     assert_eq!((status, body["fields"]["note"].clone()), (400, json!(["must not be blank"])), "{body}");
     let (status, body) = post(r#"{"weightKg": 1, "legs": [], "note": "fragile"}"#).await;
     assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn an_empty_optional_scalar_is_absent_as_an_unfilled_form_input() {
+    let (status, body) = get("/scalars?small=&c=&f=&user=").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["small"].clone(), body["c"].clone(), body["f"].clone()),
+        (Value::Null, Value::Null, Value::Null)
+    );
+    // A required one still says what it expects.
+    let (status, body) = get("/user?id=").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("parameter `id`")), "{body}");
+}
+
+#[tokio::test]
+async fn a_wrong_verb_is_405_and_allow_lists_head_beside_get() {
+    let req = http::Request::post("/scalars").body(Body::empty()).expect("request");
+    let resp = service().call(req).await;
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "GET, HEAD");
+    let head = http::Request::head("/scalars").body(Body::empty()).expect("request");
+    assert_eq!(service().call(head).await.status(), 200, "HEAD is answered as it is allowed");
 }

@@ -91,3 +91,21 @@ fn the_grace_timeout_bounds_the_drain() {
     assert!(status.success());
     drop(slow);
 }
+
+#[test]
+fn a_start_up_error_returned_from_main_prints_as_its_message() {
+    let exited = start(&bin("async_main"), &[("START", "run"), ("GDD_PORT", "abc")], None)
+        .err()
+        .expect("must not start");
+    assert!(!exited.status.success());
+    assert!(exited.output.contains("invalid value \"abc\" for GDD_PORT"), "{}", exited.output);
+    assert!(!exited.output.contains("Config(Invalid"), "the message, not the enum: {}", exited.output);
+}
+
+#[test]
+fn serve_inside_a_runtime_says_what_to_do_instead() {
+    let exited = start(&bin("async_main"), &[("START", "serve")], None).err().expect("must not start");
+    assert_eq!(exited.status.code(), Some(1), "{}", exited.output);
+    assert!(exited.output.contains("Server::new().service(s).run().await"), "{}", exited.output);
+    assert!(!exited.output.contains("panicked"), "{}", exited.output);
+}
