@@ -81,11 +81,41 @@ fn strip_route_attrs(item: &mut ItemTrait) {
             f.attrs.retain(|a| route_attr_verb(a).is_none());
             for input in &mut f.sig.inputs {
                 if let FnArg::Typed(pt) = input {
-                    pt.attrs.retain(|a| !rules::is_validate(a));
+                    pt.attrs.retain(|a| !rules::is_validate(a) && !is_doudou(a));
                 }
             }
         }
     }
+}
+
+fn is_doudou(attr: &Attribute) -> bool {
+    attr.path().is_ident("doudou")
+}
+
+/// A parameter's name on the wire: `#[doudou(name = "pageSize")]`, else its identifier
+/// without `r#` (`r#type` is `type`).
+fn wire_name(ident: &syn::Ident, attrs: &[Attribute]) -> syn::Result<String> {
+    let mut name = syn::ext::IdentExt::unraw(ident).to_string();
+    for attr in attrs.iter().filter(|a| is_doudou(a)) {
+        attr.parse_nested_meta(|meta| {
+            if !meta.path.is_ident("name") {
+                return Err(
+                    meta.error("unknown key: `#[doudou(name = \"...\")]` names the parameter on the wire")
+                );
+            }
+            let lit: LitStr = meta.value()?.parse()?;
+            let value = lit.value();
+            if value.is_empty() || value.contains(['{', '}', '/', '?', '&', '=', '#', ' ']) {
+                return Err(syn::Error::new_spanned(
+                    &lit,
+                    "a parameter's name must be non-empty and without `{ } / ? & = #` or spaces",
+                ));
+            }
+            name = value;
+            Ok(())
+        })?;
+    }
+    Ok(name)
 }
 
 fn route_attr_verb(attr: &Attribute) -> Option<Verb> {
@@ -187,8 +217,22 @@ fn method(f: &TraitItemFn, errors: &mut Errors) -> Option<Method> {
                 continue;
             }
         };
-        let in_path = path_names.iter().any(|n| ident == n);
-        params.push(Param { ident, ty: (*pt.ty).clone(), in_path, rules });
+        let name = match wire_name(&ident, &pt.attrs) {
+            Ok(name) => name,
+            Err(e) => {
+                fail(e);
+                continue;
+            }
+        };
+        if params.iter().any(|p: &Param| p.name == name) {
+            fail(syn::Error::new_spanned(
+                &ident,
+                format!("another parameter of this method is already named `{name}` on the wire"),
+            ));
+        }
+        let attrs = pt.attrs.iter().filter(|a| !rules::is_validate(a) && !is_doudou(a)).cloned().collect();
+        let in_path = path_names.contains(&name);
+        params.push(Param { ident, name, attrs, ty: (*pt.ty).clone(), in_path, rules });
     }
     if params.len() > MAX_PARAMS {
         fail(syn::Error::new_spanned(
@@ -199,11 +243,11 @@ fn method(f: &TraitItemFn, errors: &mut Errors) -> Option<Method> {
         ));
     }
     for name in &path_names {
-        if !sig
-            .inputs
-            .iter()
-            .any(|i| matches!(i, FnArg::Typed(pt) if matches!(&*pt.pat, Pat::Ident(p) if p.ident == name)))
-        {
+        let named = |pt: &syn::PatType| match &*pt.pat {
+            Pat::Ident(p) => wire_name(&p.ident, &pt.attrs).is_ok_and(|n| n == *name),
+            _ => false,
+        };
+        if !sig.inputs.iter().any(|i| matches!(i, FnArg::Typed(pt) if named(pt))) {
             let span = path_lit.as_ref().map_or_else(|| sig.ident.span(), Spanned::span);
             fail(syn::Error::new(
                 span,

@@ -28,9 +28,10 @@ pub(super) fn generate(service: &ServiceDef) -> TokenStream {
     let colon = if supertraits.is_empty() { quote!(:) } else { quote!(: #supertraits +) };
 
     let trait_methods = methods.iter().map(|m| {
-        let (ident, attrs, ret, args) = (&m.ident, &m.attrs, &m.ret, typed_args(m));
+        let (ident, attrs, ret, args, lints) = (&m.ident, &m.attrs, &m.ret, typed_args(m), param_lints(m));
         quote! {
             #(#attrs)*
+            #(#lints)*
             fn #ident(&self, #(#args),*) -> impl ::core::future::Future<Output = #ret> + ::core::marker::Send;
         }
     });
@@ -61,8 +62,10 @@ pub(super) fn generate(service: &ServiceDef) -> TokenStream {
         let (ident, ret, args, sig) = (&m.ident, &m.ret, typed_args(m), endpoint_fn(m));
         let attrs = m.attrs.iter().filter(|a| !a.path().is_ident("doc"));
         let values = m.params.iter().map(|p| &p.ident);
+        let lints = param_lints(m);
         quote! {
             #(#attrs)*
+            #(#lints)*
             fn #ident(&self, #(#args),*) -> impl ::core::future::Future<Output = #ret> + ::core::marker::Send {
                 #krate::__private::call(&self.client, #sig(), (#(#values,)*))
             }
@@ -207,11 +210,20 @@ fn endpoint_fn(m: &Method) -> Ident {
     format_ident!("__doudou_{}", m.ident.to_string().trim_start_matches("r#"))
 }
 
+/// The lint attributes of the parameters (`#[allow(non_snake_case)]` on `pageSize`), for the
+/// generated functions too: rustc reads a parameter's name lints at the function.
+fn param_lints(m: &Method) -> impl Iterator<Item = &syn::Attribute> + '_ {
+    m.params
+        .iter()
+        .flat_map(|p| &p.attrs)
+        .filter(|a| ["allow", "expect", "warn", "deny"].iter().any(|lint| a.path().is_ident(lint)))
+}
+
 /// `name: Type` of each parameter.
 fn typed_args(m: &Method) -> impl Iterator<Item = TokenStream> + '_ {
     m.params.iter().map(|p| {
-        let (i, t) = (&p.ident, &p.ty);
-        quote!(#i: #t)
+        let (i, t, attrs) = (&p.ident, &p.ty, &p.attrs);
+        quote!(#(#attrs)* #i: #t)
     })
 }
 
@@ -220,7 +232,7 @@ fn typed_args(m: &Method) -> impl Iterator<Item = TokenStream> + '_ {
 /// them and states them in the document.
 fn binders(krate: &syn::Path, m: &Method) -> TokenStream {
     let each = m.params.iter().map(|p| {
-        let (ty, name) = (&p.ty, p.ident.to_string());
+        let (ty, name) = (&p.ty, &p.name);
         let how = if p.in_path {
             quote_spanned!(ty.span()=> path)
         } else if m.verb.has_body() {
@@ -233,7 +245,7 @@ fn binders(krate: &syn::Path, m: &Method) -> TokenStream {
             return binder;
         }
         let (value, report) = (quote!(__doudou_value), quote!(__doudou_report));
-        let checks = rules::checks(krate, &p.rules, &name, (&value, ty), &report);
+        let checks = rules::checks(krate, &p.rules, name, (&value, ty), &report);
         let doc = rules::doc_rules(krate, &p.rules);
         quote! {
             #krate::__private::checked(

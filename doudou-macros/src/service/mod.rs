@@ -96,6 +96,11 @@ struct Method {
 /// A validated parameter.
 struct Param {
     ident: Ident,
+    /// Its name on the wire (query, form, path, document): `#[doudou(name = "...")]`, else the
+    /// identifier without `r#`.
+    name: String,
+    /// Its other attributes (`#[allow(...)]`, ...), carried to the generated signatures.
+    attrs: Vec<Attribute>,
     ty: Type,
     /// Named in the route template.
     in_path: bool,

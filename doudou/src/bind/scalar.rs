@@ -210,13 +210,7 @@ impl<T: FromParam> Values for T {
 
 impl<T: FromParam> FromValues for Option<T> {
     fn from_values<'a>(name: &str, mut values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
-        let Some(value) = values.next() else { return Ok(None) };
-        // An HTML form sends an unfilled input as an empty value: absent, unless the type
-        // takes the empty text (a `String` is then `Some("")`).
-        if value.is_empty() && T::from_param("").is_none() {
-            return Ok(None);
-        }
-        parse_one(name, &value).map(Some)
+        values.next().map(|v| parse_one(name, &v)).transpose()
     }
 }
 

@@ -230,7 +230,7 @@ fn unknown_path_and_wrong_verb() {
     assert_eq!(r.message(), "no route for GET /no/such/thing");
     let r = raw(svc.addr, "POST", "/user?id=1", &[], b"");
     assert_eq!(r.status, 405);
-    assert_eq!(r.header("allow"), Some("GET, DELETE, PUT"));
+    assert_eq!(r.header("allow"), Some("GET, DELETE, PUT, HEAD"));
     assert!(r.message().contains("POST is not allowed on /user"), "{}", r.message());
     let r = raw(svc.addr, "HEAD", "/user?id=1", &[], b"");
     assert_eq!(r.status, 200, "HEAD answers where GET does");
