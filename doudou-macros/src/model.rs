@@ -206,7 +206,19 @@ fn serde_names(attrs: &[syn::Attribute]) -> SerdeNames {
 }
 
 /// A snake_case field name under serde's `rename_all` rule.
-fn rename(field: &str, rule: &str) -> String {
+/// serde's `rename_all` rules.
+pub(crate) const RENAME_RULES: &[&str] = &[
+    "lowercase",
+    "UPPERCASE",
+    "PascalCase",
+    "camelCase",
+    "snake_case",
+    "SCREAMING_SNAKE_CASE",
+    "kebab-case",
+    "SCREAMING-KEBAB-CASE",
+];
+
+pub(crate) fn rename(field: &str, rule: &str) -> String {
     let words: Vec<&str> = field.split('_').filter(|w| !w.is_empty()).collect();
     let capitalized = |w: &str| {
         let mut c = w.chars();

@@ -32,6 +32,43 @@ pub(crate) fn crate_path(input: ParseStream<'_>) -> syn::Result<syn::Path> {
     lit.parse()
 }
 
+/// `#[doudou::service]`'s arguments, in any order: `crate = "path"` and `rename_all = "rule"`
+/// (serde's rules: what the parameters are named on the wire, `camelCase` for go-doudou's).
+fn service_args(input: ParseStream<'_>) -> syn::Result<(syn::Path, Option<String>)> {
+    let mut krate = syn::parse_quote!(::doudou);
+    let mut rename_all = None;
+    while !input.is_empty() {
+        let key: syn::Ident = input.call(syn::ext::IdentExt::parse_any)?;
+        input.parse::<syn::Token![=]>()?;
+        let lit: LitStr = input.parse()?;
+        match key.to_string().as_str() {
+            "crate" => krate = lit.parse()?,
+            "rename_all" if crate::model::RENAME_RULES.contains(&lit.value().as_str()) => {
+                rename_all = Some(lit.value());
+            }
+            "rename_all" => {
+                return Err(syn::Error::new_spanned(
+                    &lit,
+                    format!(
+                        "unknown rule; `rename_all` takes one of {}",
+                        crate::model::RENAME_RULES.join(", ")
+                    ),
+                ))
+            }
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    &key,
+                    "expected `crate = \"path\"` or `rename_all = \"camelCase\"`",
+                ))
+            }
+        }
+        if !input.is_empty() {
+            input.parse::<syn::Token![,]>()?;
+        }
+    }
+    Ok((krate, rename_all))
+}
+
 /// `Err` only when the item is not a trait at all; problems inside a trait come back as the
 /// trait to re-emit with its errors.
 #[allow(clippy::type_complexity)]
@@ -40,11 +77,11 @@ pub(super) fn analyze(
     item: TokenStream,
 ) -> syn::Result<Result<ServiceDef, (ItemTrait, syn::Error)>> {
     let mut errors = Errors::default();
-    let krate = match crate_path.parse2(attr) {
-        Ok(k) => k,
+    let (krate, rename_all) = match service_args.parse2(attr) {
+        Ok(args) => args,
         Err(e) => {
             errors.push(e);
-            syn::parse_quote!(::doudou)
+            (syn::parse_quote!(::doudou), None)
         }
     };
     let mut item: ItemTrait = syn::parse2(item).map_err(|e| {
@@ -57,7 +94,7 @@ pub(super) fn analyze(
     for trait_item in &item.items {
         match trait_item {
             TraitItem::Fn(f) => {
-                if let Some(m) = method(f, &mut errors) {
+                if let Some(m) = method(f, rename_all.as_deref(), &mut errors) {
                     methods.push(m);
                 }
             }
@@ -93,9 +130,10 @@ fn is_doudou(attr: &Attribute) -> bool {
 }
 
 /// A parameter's name on the wire: `#[doudou(name = "pageSize")]`, else its identifier
-/// without `r#` (`r#type` is `type`).
-fn wire_name(ident: &syn::Ident, attrs: &[Attribute]) -> syn::Result<String> {
-    let mut name = syn::ext::IdentExt::unraw(ident).to_string();
+/// without `r#` (`r#type` is `type`), renamed by the service's `rename_all`.
+fn wire_name(ident: &syn::Ident, attrs: &[Attribute], rename_all: Option<&str>) -> syn::Result<String> {
+    let plain = syn::ext::IdentExt::unraw(ident).to_string();
+    let mut name = rename_all.map_or_else(|| plain.clone(), |rule| crate::model::rename(&plain, rule));
     for attr in attrs.iter().filter(|a| is_doudou(a)) {
         attr.parse_nested_meta(|meta| {
             if !meta.path.is_ident("name") {
@@ -122,7 +160,7 @@ fn route_attr_verb(attr: &Attribute) -> Option<Verb> {
     Verb::from_word(&attr.path().get_ident()?.to_string())
 }
 
-fn method(f: &TraitItemFn, errors: &mut Errors) -> Option<Method> {
+fn method(f: &TraitItemFn, rename_all: Option<&str>, errors: &mut Errors) -> Option<Method> {
     let sig = &f.sig;
     let mut problems = Errors::default();
     let fail = &mut |e: syn::Error| problems.push(e);
@@ -217,7 +255,7 @@ fn method(f: &TraitItemFn, errors: &mut Errors) -> Option<Method> {
                 continue;
             }
         };
-        let name = match wire_name(&ident, &pt.attrs) {
+        let name = match wire_name(&ident, &pt.attrs, rename_all) {
             Ok(name) => name,
             Err(e) => {
                 fail(e);
@@ -244,7 +282,7 @@ fn method(f: &TraitItemFn, errors: &mut Errors) -> Option<Method> {
     }
     for name in &path_names {
         let named = |pt: &syn::PatType| match &*pt.pat {
-            Pat::Ident(p) => wire_name(&p.ident, &pt.attrs).is_ok_and(|n| n == *name),
+            Pat::Ident(p) => wire_name(&p.ident, &pt.attrs, rename_all).is_ok_and(|n| n == *name),
             _ => false,
         };
         if !sig.inputs.iter().any(|i| matches!(i, FnArg::Typed(pt) if named(pt))) {

@@ -271,3 +271,59 @@ async fn parameters_bind_by_their_wire_names_in_server_client_and_document() {
         op["parameters"].as_array().expect("parameters").iter().filter_map(|p| p["name"].as_str()).collect();
     assert_eq!(names, ["type", "pageSize", "ref"], "{op}");
 }
+
+/// What `Pages::get_page` answers.
+#[doudou::model]
+pub(crate) struct Paged {
+    pub page_size: u32,
+    pub sort_by: Option<String>,
+    pub id: u64,
+}
+
+/// go-doudou's camelCase for every parameter at once.
+#[doudou::service(rename_all = "camelCase")]
+pub(crate) trait Pages {
+    #[get("/pages/{pageId}")]
+    async fn get_page(
+        &self,
+        page_id: u64,
+        page_size: u32,
+        sort_by: Option<String>,
+    ) -> Result<Paged, doudou::Error>;
+}
+
+struct Book;
+
+impl Pages for Book {
+    async fn get_page(
+        &self,
+        page_id: u64,
+        page_size: u32,
+        sort_by: Option<String>,
+    ) -> Result<Paged, doudou::Error> {
+        Ok(Paged { page_size, sort_by, id: page_id })
+    }
+}
+
+#[tokio::test]
+async fn a_service_wide_rename_names_every_parameter() {
+    let service =
+        Server::new().service(PagesServer::new(Book)).into_service(Config::defaults()).expect("routes");
+    let req = http::Request::get("/pages/9?pageSize=3&sortBy=title").body(Body::empty()).expect("request");
+    let resp = service.call(req).await;
+    assert_eq!(resp.status(), 200);
+    let body: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.expect("body").to_bytes()).expect("JSON");
+    assert_eq!(body, json!({ "page_size": 3, "sort_by": "title", "id": 9 }));
+    let req = http::Request::get("/pages/9?page_size=3").body(Body::empty()).expect("request");
+    assert_eq!(service.call(req).await.status(), 400, "the Rust name is not the wire name");
+
+    let client = PagesClient::with_client(doudou::Client::new("http://pages").transport(service));
+    let paged = client.get_page(4, 10, Some("date".to_owned())).await.expect("call");
+    assert_eq!((paged.id, paged.page_size, paged.sort_by.as_deref()), (4, 10, Some("date")));
+    let doc = pages_openapi();
+    let op = &doc["paths"]["/pages/{pageId}"]["get"];
+    let names: Vec<&str> =
+        op["parameters"].as_array().expect("parameters").iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["pageId", "pageSize", "sortBy"], "{op}");
+}

@@ -16,4 +16,10 @@ pub trait Names {
     ) -> Result<Item, doudou::Error>;
 }
 
+/// A rule serde does not have.
+#[doudou::service(rename_all = "Camel")]
+pub trait Renamed {
+    async fn get_item(&self, item_id: u64) -> Result<Item, doudou::Error>;
+}
+
 fn main() {}
