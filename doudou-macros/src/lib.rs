@@ -9,6 +9,7 @@ mod main_fn;
 mod model;
 mod rules;
 mod service;
+mod test_fn;
 
 use proc_macro::TokenStream;
 
@@ -26,6 +27,14 @@ pub fn service(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     main_fn::expand(attr.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// A test on tokio's runtime, through the tokio doudou re-exports: `#[doudou::test]` on an
+/// `async fn`, with tokio's arguments (`flavor = "multi_thread"`, `start_paused = true`: that one
+/// needs tokio's `test-util` feature in the test's crate).
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    test_fn::expand(attr.into(), item.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
 /// Derives what a type needs to cross a doudou service (serde's `Serialize` and

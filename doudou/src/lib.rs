@@ -31,7 +31,7 @@ pub use bind::{Answer, FromParam, Model};
 pub use body::{FileDownload, UploadFile};
 pub use client::Client;
 pub use config::Config;
-pub use doudou_macros::{error, main, model, service};
+pub use doudou_macros::{error, main, model, service, test};
 pub use error::{Error, ServiceError};
 /// The `http` crate doudou speaks (requests, responses, headers), for tests and layers.
 pub use http;

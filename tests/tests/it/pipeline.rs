@@ -75,7 +75,7 @@ fn bearer_auth(
     })
 }
 
-#[tokio::test]
+#[doudou::test]
 async fn user_layers_wrap_the_business_routes_and_their_answers_keep_the_route() {
     let service = Server::new()
         .service(HelloworldServer::new(Hello))
@@ -109,7 +109,7 @@ async fn user_layers_wrap_the_business_routes_and_their_answers_keep_the_route()
     );
 }
 
-#[tokio::test]
+#[doudou::test]
 async fn every_answer_carries_a_request_id_and_a_valid_given_one_is_kept() {
     let service = hello(|_| {});
     let first = send(&service, "/user?id=1", &[]).await;
@@ -122,7 +122,7 @@ async fn every_answer_carries_a_request_id_and_a_valid_given_one_is_kept() {
     assert_ne!(invalid.headers["x-request-id"], "no spaces allowed", "an invalid id is replaced");
 }
 
-#[tokio::test]
+#[doudou::test]
 async fn answers_are_gzipped_when_the_client_accepts_it_and_the_setting_allows() {
     let target = "/download?name=a.txt&size=4096";
     let zipped = send(&hello(|_| {}), target, &[("accept-encoding", "gzip")]).await;
@@ -136,7 +136,7 @@ async fn answers_are_gzipped_when_the_client_accepts_it_and_the_setting_allows()
     assert!(off.headers.get("content-encoding").is_none(), "GDD_ENABLE_RESPONSE_GZIP=false");
 }
 
-#[tokio::test]
+#[doudou::test]
 async fn a_panicking_handler_is_a_500_counted_under_its_route_and_the_server_goes_on() {
     let service = hello(|_| {});
     let panicked = send(&service, "/panic", &[]).await;
@@ -151,7 +151,7 @@ async fn a_panicking_handler_is_a_500_counted_under_its_route_and_the_server_goe
     );
 }
 
-#[tokio::test(start_paused = true)]
+#[doudou::test(start_paused = true)]
 async fn a_handler_slower_than_the_write_timeout_is_503_at_the_timeout() {
     let service = hello(|c| c.write_timeout = Duration::from_secs(2));
     let started = tokio::time::Instant::now();
