@@ -10,7 +10,8 @@ use quote::quote;
 use syn::parse::Parser;
 use syn::{Fields, Ident, ItemEnum, LitInt, Variant};
 
-use crate::service::{crate_path, doc_string};
+use crate::args::crate_path;
+use crate::service::doc_string;
 
 /// What a variant is answered with.
 enum Answer {

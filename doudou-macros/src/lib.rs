@@ -4,6 +4,7 @@
 //! Each entry point is a thin wrapper around an `expand` function on `proc_macro2` types, so
 //! the expansions are unit-tested without a compiler in the loop.
 
+mod args;
 mod error;
 mod main_fn;
 mod model;

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::parse::Parser;
 
-use crate::service::crate_path;
+use crate::args::crate_path;
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let krate = crate_path.parse2(attr)?;

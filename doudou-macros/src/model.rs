@@ -5,8 +5,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::parse::Parser;
 
+use crate::args::{crate_path, rename};
 use crate::rules;
-use crate::service::crate_path;
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let krate = crate_path.parse2(attr)?;
@@ -205,40 +205,6 @@ fn serde_names(attrs: &[syn::Attribute]) -> SerdeNames {
     names
 }
 
-/// A snake_case field name under serde's `rename_all` rule.
-/// serde's `rename_all` rules.
-pub(crate) const RENAME_RULES: &[&str] = &[
-    "lowercase",
-    "UPPERCASE",
-    "PascalCase",
-    "camelCase",
-    "snake_case",
-    "SCREAMING_SNAKE_CASE",
-    "kebab-case",
-    "SCREAMING-KEBAB-CASE",
-];
-
-pub(crate) fn rename(field: &str, rule: &str) -> String {
-    let words: Vec<&str> = field.split('_').filter(|w| !w.is_empty()).collect();
-    let capitalized = |w: &str| {
-        let mut c = w.chars();
-        c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
-    };
-    match rule {
-        "lowercase" | "snake_case" => field.to_owned(),
-        "UPPERCASE" | "SCREAMING_SNAKE_CASE" => field.to_uppercase(),
-        "kebab-case" => field.replace('_', "-"),
-        "SCREAMING-KEBAB-CASE" => field.to_uppercase().replace('_', "-"),
-        "PascalCase" => words.iter().map(|w| capitalized(w)).collect(),
-        "camelCase" => words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| if i == 0 { (*w).to_owned() } else { capitalized(w) })
-            .collect(),
-        _ => field.to_owned(),
-    }
-}
-
 fn path_string(path: &syn::Path) -> String {
     let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     let lead = if path.leading_colon.is_some() { "::" } else { "" };
@@ -333,13 +299,6 @@ mod tests {
         .to_string();
         assert!(out.contains("compile_error") && out.contains("named fields of a struct"), "{out}");
         assert!(out.contains("pub enum E"), "the type is kept: {out}");
-    }
-
-    #[test]
-    fn renames_follow_serde() {
-        assert_eq!(rename("user_name_x", "camelCase"), "userNameX");
-        assert_eq!(rename("user_name", "PascalCase"), "UserName");
-        assert_eq!(rename("user_name", "SCREAMING-KEBAB-CASE"), "USER-NAME");
     }
 
     #[test]

@@ -1,10 +1,18 @@
-//! This machine as peers see it: its host name and the address they reach it at.
+//! This machine as peers see it: its host name, the address they reach it at, and its clock.
 
 use std::net::{IpAddr, Ipv4Addr};
 
 /// The machine's host name, or `localhost`.
 pub(crate) fn hostname() -> String {
     hostname::get().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Now, in seconds since the Unix epoch: the start time a node gives itself.
+pub(crate) fn started_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 /// The address peers reach us at: the bound address if specific, else the first private IPv4

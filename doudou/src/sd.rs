@@ -194,10 +194,7 @@ impl Member {
             version: build.version.to_owned(),
             git_commit: build.git_commit.to_owned(),
             build_time: build.build_time.to_owned(),
-            start_time: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or_default(),
+            start_time: crate::host::started_now(),
             status: MemberStatus::Alive,
         }
     }

@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, FnArg, ItemTrait, LitStr, Pat, ReturnType, TraitItem, TraitItemFn, Type};
 
 use super::{doc_string, Errors, Method, Param, ServiceDef, Verb};
+use crate::args::{rename, RENAME_RULES};
 use crate::rules;
 
 /// Method names the generated client and server use for themselves.
@@ -17,20 +18,6 @@ const GENERATED_PREFIX: &str = "__doudou";
 
 /// The most parameters a method takes (the runtime's `MAX_PARAMS`).
 const MAX_PARAMS: usize = 16;
-
-/// `crate = "path"` (or nothing: `::doudou`).
-pub(crate) fn crate_path(input: ParseStream<'_>) -> syn::Result<syn::Path> {
-    if input.is_empty() {
-        return Ok(syn::parse_quote!(::doudou));
-    }
-    input.parse::<syn::Token![crate]>()?;
-    input.parse::<syn::Token![=]>()?;
-    let lit: LitStr = input.parse()?;
-    if !input.is_empty() {
-        return Err(input.error("expected only `crate = \"path\"`"));
-    }
-    lit.parse()
-}
 
 /// `#[doudou::service]`'s arguments, in any order: `crate = "path"` and `rename_all = "rule"`
 /// (serde's rules: what the parameters are named on the wire, `camelCase` for go-doudou's).
@@ -43,16 +30,13 @@ fn service_args(input: ParseStream<'_>) -> syn::Result<(syn::Path, Option<String
         let lit: LitStr = input.parse()?;
         match key.to_string().as_str() {
             "crate" => krate = lit.parse()?,
-            "rename_all" if crate::model::RENAME_RULES.contains(&lit.value().as_str()) => {
+            "rename_all" if RENAME_RULES.contains(&lit.value().as_str()) => {
                 rename_all = Some(lit.value());
             }
             "rename_all" => {
                 return Err(syn::Error::new_spanned(
                     &lit,
-                    format!(
-                        "unknown rule; `rename_all` takes one of {}",
-                        crate::model::RENAME_RULES.join(", ")
-                    ),
+                    format!("unknown rule; `rename_all` takes one of {}", RENAME_RULES.join(", ")),
                 ))
             }
             _ => {
@@ -133,7 +117,7 @@ fn is_doudou(attr: &Attribute) -> bool {
 /// without `r#` (`r#type` is `type`), renamed by the service's `rename_all`.
 fn wire_name(ident: &syn::Ident, attrs: &[Attribute], rename_all: Option<&str>) -> syn::Result<String> {
     let plain = syn::ext::IdentExt::unraw(ident).to_string();
-    let mut name = rename_all.map_or_else(|| plain.clone(), |rule| crate::model::rename(&plain, rule));
+    let mut name = rename_all.map_or_else(|| plain.clone(), |rule| rename(&plain, rule));
     for attr in attrs.iter().filter(|a| is_doudou(a)) {
         attr.parse_nested_meta(|meta| {
             if !meta.path.is_ident("name") {

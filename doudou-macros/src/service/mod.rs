@@ -14,8 +14,6 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 use syn::{Attribute, ItemTrait, Type};
 
-pub(crate) use analyze::crate_path;
-
 /// An HTTP verb of a route.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Verb {

@@ -16,7 +16,7 @@ pub(crate) struct Setting {
 }
 
 const fn set(name: &'static str, default: &'static str, meaning: &'static str) -> Setting {
-    Setting { name, default: Some(default), shown: "", meaning }
+    shown(name, default, "", meaning)
 }
 
 const fn shown(

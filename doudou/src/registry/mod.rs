@@ -65,10 +65,7 @@ impl Meta {
             version: build.version.to_owned(),
             commit: build.git_commit.to_owned(),
             built: build.build_time.to_owned(),
-            started: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or_default(),
+            started: crate::host::started_now(),
             leaving: false,
         }
     }

@@ -195,8 +195,9 @@ impl Server {
         let addr = SocketAddr::new(config.host, config.port);
         let build = self.build_info();
         let cluster = Arc::new(LocalNode(Member::local(&config, addr, build)));
-        let (stack, state) = self.assemble(&config, addr, cluster)?;
-        Ok(InMemory { stack, peer: SocketAddr::from(([127, 0, 0, 1], 0)), _state: state })
+        // The server's state (readiness) lives on in its `/go-doudou/` routes.
+        let (stack, _) = self.assemble(&config, addr, cluster)?;
+        Ok(InMemory { stack, peer: SocketAddr::from(([127, 0, 0, 1], 0)) })
     }
 
     fn build_info(&self) -> crate::vocab::BuildInfo {
@@ -417,7 +418,6 @@ pub use crate::router::{MatchedRoute, RemoteAddr, RouteError};
 pub struct InMemory {
     stack: Stack,
     peer: SocketAddr,
-    _state: Arc<ServerState>,
 }
 
 impl std::fmt::Debug for InMemory {

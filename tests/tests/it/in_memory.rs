@@ -16,12 +16,22 @@ fn service() -> doudou::InMemory {
 
 /// Answers `method target` with an optional body and its content type: status and JSON body.
 async fn call(method: &str, target: &str, body: Option<(&str, Vec<u8>)>) -> (u16, Value) {
+    call_on(&service(), method, target, body).await
+}
+
+/// What `service` answers: status and JSON body.
+async fn call_on(
+    service: &doudou::InMemory,
+    method: &str,
+    target: &str,
+    body: Option<(&str, Vec<u8>)>,
+) -> (u16, Value) {
     let req = http::Request::builder().method(method).uri(target);
     let req = match body {
         Some((content_type, bytes)) => req.header("content-type", content_type).body(Body::full(bytes)),
         None => req.body(Body::empty()),
     };
-    let resp = service().call(req.expect("request")).await;
+    let resp = service.call(req.expect("request")).await;
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.expect("body").to_bytes();
     let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("JSON") };
@@ -173,19 +183,8 @@ impl Parcels for Depot {
 async fn a_json_number_beyond_f32s_range_is_refused_naming_its_path() {
     let router =
         Server::new().service(ParcelsServer::new(Depot)).into_service(Config::defaults()).expect("routes");
-    let post = |body: &'static str| {
-        let req = http::Request::post("/parcel")
-            .header("content-type", "application/json")
-            .body(Body::full(body))
-            .expect("request");
-        let answer = router.call(req);
-        async move {
-            let resp = answer.await;
-            let status = resp.status().as_u16();
-            let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-            (status, serde_json::from_slice::<Value>(&bytes).expect("JSON"))
-        }
-    };
+    let post =
+        |body: &'static str| call_on(&router, "POST", "/parcel", Some(("application/json", body.into())));
     let (status, body) = post(r#"{"weightKg": 1e39, "legs": [1, -1e39], "volume": 3e38}"#).await;
     assert_eq!(status, 400, "{body}");
     let fields = body["fields"].as_object().expect("fields");
@@ -254,11 +253,8 @@ impl Catalog for Shelf {
 async fn parameters_bind_by_their_wire_names_in_server_client_and_document() {
     let service =
         Server::new().service(CatalogServer::new(Shelf)).into_service(Config::defaults()).expect("routes");
-    let req = http::Request::get("/kind/book?pageSize=20&ref=shelf-3").body(Body::empty()).expect("request");
-    let resp = service.call(req).await;
-    assert_eq!(resp.status(), 200);
-    let body: Value =
-        serde_json::from_slice(&resp.into_body().collect().await.expect("body").to_bytes()).expect("JSON");
+    let (status, body) = call_on(&service, "GET", "/kind/book?pageSize=20&ref=shelf-3", None).await;
+    assert_eq!(status, 200);
     assert_eq!(body, json!({ "kind": "book", "page_size": 20, "reference": "shelf-3" }));
 
     let client = CatalogClient::with_client(doudou::Client::new("http://catalog").transport(service));
@@ -309,14 +305,11 @@ impl Pages for Book {
 async fn a_service_wide_rename_names_every_parameter() {
     let service =
         Server::new().service(PagesServer::new(Book)).into_service(Config::defaults()).expect("routes");
-    let req = http::Request::get("/pages/9?pageSize=3&sortBy=title").body(Body::empty()).expect("request");
-    let resp = service.call(req).await;
-    assert_eq!(resp.status(), 200);
-    let body: Value =
-        serde_json::from_slice(&resp.into_body().collect().await.expect("body").to_bytes()).expect("JSON");
+    let (status, body) = call_on(&service, "GET", "/pages/9?pageSize=3&sortBy=title", None).await;
+    assert_eq!(status, 200);
     assert_eq!(body, json!({ "page_size": 3, "sort_by": "title", "id": 9 }));
-    let req = http::Request::get("/pages/9?page_size=3").body(Body::empty()).expect("request");
-    assert_eq!(service.call(req).await.status(), 400, "the Rust name is not the wire name");
+    let (status, _) = call_on(&service, "GET", "/pages/9?page_size=3", None).await;
+    assert_eq!(status, 400, "the Rust name is not the wire name");
 
     let client = PagesClient::with_client(doudou::Client::new("http://pages").transport(service));
     let paged = client.get_page(4, 10, Some("date".to_owned())).await.expect("call");
