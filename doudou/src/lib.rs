@@ -27,7 +27,10 @@ mod trace;
 mod validate;
 mod vocab;
 
-pub use bind::{Answer, FromParam, Model};
+pub use bind::{
+    Answer, Bearer, Created, FromHead, FromParam, Head, HeadDoc, Html, MediaType, Model, OctetStream,
+    PlainText, Raw, Redirect, SecurityScheme, SetCookie, Status, Text, WithHeaders,
+};
 pub use body::{FileDownload, UploadFile};
 pub use client::Client;
 pub use config::Config;
@@ -54,7 +57,7 @@ pub mod __private {
         Kind, Method as ServiceMethod, NoBodyOnThisVerb, Operations, Scalar, ServiceResult, Values,
         ViaRequest, ViaScalar, MAX_PARAMS,
     };
-    pub use crate::client::{Call, Client, Reply};
+    pub use crate::client::{Call, Client, Received};
     pub use crate::error::{DataReader, DataWriter};
     pub use crate::metrics::RouteMetrics;
     pub use crate::openapi::{ApiBuilder, Operation};

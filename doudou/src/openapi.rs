@@ -15,6 +15,7 @@ pub struct ApiBuilder {
     version: String,
     paths: Map<String, Value>,
     tags: Vec<Value>,
+    security_schemes: Map<String, Value>,
 }
 
 impl std::fmt::Debug for ApiBuilder {
@@ -33,6 +34,7 @@ impl ApiBuilder {
             version: version.into(),
             paths: Map::new(),
             tags: Vec::new(),
+            security_schemes: Map::new(),
         }
     }
 
@@ -72,6 +74,8 @@ impl ApiBuilder {
             params: Vec::new(),
             scalars: Vec::new(),
             form: None,
+            scalars_in_body: false,
+            security: Map::new(),
         }
     }
 
@@ -97,6 +101,9 @@ impl ApiBuilder {
             "paths": paths,
             "components": { "schemas": schemas },
         });
+        if !self.security_schemes.is_empty() {
+            doc["components"]["securitySchemes"] = Value::Object(self.security_schemes);
+        }
         bound_integers(&mut doc);
         doc
     }
@@ -141,6 +148,46 @@ fn number(n: i128) -> Value {
     }
 }
 
+/// What an operation answers when it succeeds: a status, its body's media type and schema,
+/// and the headers it sets.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Success {
+    pub(crate) status: u16,
+    pub(crate) description: String,
+    pub(crate) content: Option<(String, Value)>,
+    pub(crate) headers: Map<String, Value>,
+}
+
+impl Success {
+    pub(crate) fn new(status: u16, description: impl Into<String>) -> Self {
+        Self { status, description: description.into(), content: None, headers: Map::new() }
+    }
+
+    /// With a body of `media`, described by `schema`.
+    pub(crate) fn content(mut self, media: impl Into<String>, schema: Value) -> Self {
+        self.content = Some((media.into(), schema));
+        self
+    }
+
+    /// With the header `name`.
+    pub(crate) fn header(mut self, name: &str, schema: Value, required: bool, description: &str) -> Self {
+        let mut header = json!({ "schema": schema, "required": required });
+        if !description.is_empty() {
+            header["description"] = json!(description);
+        }
+        self.headers.insert(name.to_owned(), header);
+        self
+    }
+
+    /// With another status (and its description).
+    pub(crate) fn status(mut self, status: u16, description: impl Into<String>) -> Self {
+        self.status = status;
+        self.description = description.into();
+        self
+    }
+}
+
 /// One operation under construction.
 pub struct Operation<'a> {
     builder: &'a mut ApiBuilder,
@@ -151,6 +198,11 @@ pub struct Operation<'a> {
     /// operation uploads files (the runtime takes them from either).
     scalars: Vec<(String, Value, bool)>,
     form: Option<(Map<String, Value>, Vec<String>)>,
+    /// Whether the scalars outside the path are an urlencoded form body (a POST, PUT or PATCH
+    /// without a JSON body) rather than the query string.
+    scalars_in_body: bool,
+    /// The security schemes the operation requires, all of them.
+    security: Map<String, Value>,
 }
 
 impl std::fmt::Debug for Operation<'_> {
@@ -160,15 +212,50 @@ impl std::fmt::Debug for Operation<'_> {
 }
 
 impl Operation<'_> {
-    /// A scalar parameter with the schema of one value: in the path, or (any number of
-    /// times when `multiple`) in the query or the form.
-    pub(crate) fn scalar(&mut self, name: &str, in_path: bool, one: Value, required: bool, multiple: bool) {
-        if in_path {
+    /// Puts the scalars outside the path in an urlencoded form body, where the generated client
+    /// sends them (the server takes them from the query string too).
+    pub(crate) fn scalars_in_body(&mut self) {
+        self.scalars_in_body = true;
+    }
+
+    /// A scalar parameter with the schema of one value: in the path, a header or a cookie,
+    /// or (any number of times when `multiple`) in the query or the form.
+    pub(crate) fn scalar(&mut self, name: &str, place: &str, one: Value, required: bool, multiple: bool) {
+        if place == "path" {
             self.params.push(json!({ "name": name, "in": "path", "required": true, "schema": one }));
             return;
         }
         let schema = if multiple { json!({ "type": "array", "items": one }) } else { one };
-        self.scalars.push((name.to_owned(), schema, required));
+        if place == "query" {
+            self.scalars.push((name.to_owned(), schema, required));
+        } else {
+            self.params.push(json!({ "name": name, "in": place, "required": required, "schema": schema }));
+        }
+    }
+
+    /// A header or cookie an extractor reads (`place` is `header` or `cookie`).
+    pub(crate) fn head_param(&mut self, place: &str, name: &str, required: bool, description: &str) {
+        let mut param =
+            json!({ "name": name, "in": place, "required": required, "schema": { "type": "string" } });
+        if !description.is_empty() {
+            param["description"] = json!(description);
+        }
+        self.params.push(param);
+    }
+
+    /// The operation requires the credentials of `scheme`, named `name` in the document.
+    pub(crate) fn security(&mut self, name: &str, scheme: Value) {
+        match self.builder.security_schemes.get(name) {
+            Some(first) if *first != scheme => tracing::warn!(
+                scheme = name,
+                "two extractors name different security schemes `{name}`: the document keeps the first; give one another name"
+            ),
+            Some(_) => {}
+            None => {
+                self.builder.security_schemes.insert(name.to_owned(), scheme);
+            }
+        }
+        self.security.insert(name.to_owned(), json!([]));
     }
 
     /// A JSON request body.
@@ -190,24 +277,48 @@ impl Operation<'_> {
         }
     }
 
-    /// 200 with a JSON body of `T`.
-    pub(crate) fn json_response<T: JsonSchema>(&mut self) {
+    /// The success response of the operation.
+    pub(crate) fn success(&mut self, success: Success) {
+        let mut response = json!({ "description": success.description });
+        if let Some((media, schema)) = success.content {
+            response["content"] = json!({ media: { "schema": schema } });
+        }
+        if !success.headers.is_empty() {
+            response["headers"] = Value::Object(success.headers);
+        }
+        let mut responses = Map::new();
+        responses.insert(success.status.to_string(), response);
+        self.respond(Value::Object(responses));
+    }
+
+    /// A success response: 200 with the JSON body of `T`.
+    pub(crate) fn json_success<T: JsonSchema>(&mut self) -> Success {
         let schema = self.builder.schema::<T>();
-        self.respond(json!({ "200": { "description": "OK", "content": { "application/json": { "schema": schema } } } }));
+        Success::new(200, "OK").content("application/json", schema)
     }
 
-    /// 204 without a body.
-    pub(crate) fn empty_response(&mut self) {
-        self.respond(json!({ "204": { "description": "No Content" } }));
-    }
-
-    /// 200 with a file download.
-    pub(crate) fn download_response(&mut self) {
-        self.respond(json!({ "200": {
-            "description": "The file, as an attachment",
-            "headers": { "Content-Disposition": { "schema": { "type": "string" } } },
-            "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } }
-        } }));
+    /// The response headers a header struct `H` states: one per property of its schema.
+    pub(crate) fn header_schemas<H: JsonSchema>(&mut self) -> Map<String, Value> {
+        let mut settings = SchemaSettings::openapi3();
+        settings.inline_subschemas = true;
+        let root = settings.into_generator().into_root_schema_for::<H>();
+        let schema = serde_json::to_value(root.schema).unwrap_or(Value::Null);
+        let required: Vec<&str> =
+            schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let mut headers = Map::new();
+        if let Some(properties) = schema["properties"].as_object() {
+            for (name, property) in properties {
+                let mut header = json!({ "schema": property });
+                if let Some(description) = property.get("description") {
+                    header["description"] = description.clone();
+                }
+                if required.contains(&name.as_str()) {
+                    header["required"] = json!(true);
+                }
+                headers.insert(name.clone(), header);
+            }
+        }
+        headers
     }
 
     /// The schema of `T` (a reference to it when it is a named type).
@@ -302,6 +413,30 @@ impl Operation<'_> {
 impl Drop for Operation<'_> {
     fn drop(&mut self) {
         let mut op = std::mem::take(&mut self.op);
+        if self.scalars_in_body && self.form.is_none() && !self.scalars.is_empty() {
+            let mut props = Map::new();
+            let mut required = Vec::new();
+            for (name, schema, needed) in std::mem::take(&mut self.scalars) {
+                if needed {
+                    required.push(name.clone());
+                }
+                props.insert(name, schema);
+            }
+            // No `additionalProperties: false`: as in the query string, a field no parameter
+            // is named after is ignored (as Go's ParseForm does), unlike a multipart one.
+            let mut schema = json!({ "type": "object", "properties": props });
+            let any_required = !required.is_empty();
+            if any_required {
+                schema["required"] = json!(required);
+            }
+            op.insert(
+                "requestBody".into(),
+                json!({
+                    "required": any_required,
+                    "content": { "application/x-www-form-urlencoded": { "schema": schema } }
+                }),
+            );
+        }
         for (name, schema, required) in std::mem::take(&mut self.scalars) {
             match &mut self.form {
                 Some((props, req)) => {
@@ -317,6 +452,17 @@ impl Drop for Operation<'_> {
         }
         if !self.params.is_empty() {
             op.insert("parameters".into(), Value::Array(std::mem::take(&mut self.params)));
+        }
+        if !self.security.is_empty() {
+            op.insert("security".into(), json!([Value::Object(std::mem::take(&mut self.security))]));
+            if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+                let error = responses.get("default").and_then(|d| d.get("content")).cloned();
+                let mut unauthorized = json!({ "description": "Missing or invalid credentials" });
+                if let Some(content) = error {
+                    unauthorized["content"] = content;
+                }
+                responses.entry("401").or_insert(unauthorized);
+            }
         }
         if let Some((props, required)) = self.form.take() {
             let mut schema = json!({ "type": "object", "properties": props, "additionalProperties": false });

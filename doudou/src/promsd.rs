@@ -24,6 +24,9 @@ pub struct TargetGroup {
     pub labels: BTreeMap<String, String>,
 }
 
+/// A service method can answer target groups, as the prometheus-sd example does.
+impl crate::validate::Model for TargetGroup {}
+
 /// Keeps `[a-zA-Z0-9_]`, replacing anything else with `_`, as Prometheus label names require.
 pub fn sanitize(name: &str) -> String {
     let mut out: String =

@@ -39,6 +39,12 @@ impl Verb {
         }
     }
 
+    /// Whether requests of this verb carry a body doudou reads (as Go's `ParseForm`: POST, PUT
+    /// and PATCH): their scalar parameters can come in a form body.
+    pub fn has_body(self) -> bool {
+        matches!(self, Self::Post | Self::Put | Self::Patch)
+    }
+
     /// The verb's name in upper case.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -175,4 +181,40 @@ mod tests {
         assert_eq!(pieces("/x/{open").collect::<Vec<_>>(), [Piece::Text("/x/"), Piece::Param("open")]);
         assert_eq!(pieces("").count(), 0);
     }
+}
+
+/// Characters a cookie value cannot hold as they are (RFC 6265's cookie-octet excludes
+/// controls, space, `"`, `,`, `;`, `\` and non-ASCII), and `%`, which encodes them.
+const NOT_COOKIE_OCTET: &percent_encoding::AsciiSet =
+    &percent_encoding::CONTROLS.add(b' ').add(b'"').add(b',').add(b';').add(b'\\').add(b'%');
+
+/// `value` as a cookie can hold it: percent-encoded where it must be (the server's cookie
+/// parameters decode it).
+pub(crate) fn encode_cookie_value(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, NOT_COOKIE_OCTET).to_string()
+}
+
+/// A cookie value as it was before [`encode_cookie_value`].
+pub(crate) fn decode_cookie_value(value: &str) -> std::borrow::Cow<'_, str> {
+    percent_encoding::percent_decode_str(value).decode_utf8_lossy()
+}
+
+#[cfg(test)]
+mod cookie_tests {
+    use super::*;
+
+    #[test]
+    fn cookie_values_round_trip_through_their_encoding() {
+        let odd = "a b;c,\"d\"%é";
+        let encoded = encode_cookie_value(odd);
+        assert!(!encoded.contains([' ', ';', ',', '"']), "{encoded}");
+        assert_eq!(decode_cookie_value(&encoded), odd);
+        assert_eq!(encode_cookie_value("plain-token_1.2"), "plain-token_1.2");
+    }
+}
+
+/// Whether `text` can be a header's value that every reader takes as text: visible ASCII,
+/// spaces and tabs (`http` accepts other bytes, which `to_str` then refuses).
+pub(crate) fn is_header_text(text: &str) -> bool {
+    text.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
 }

@@ -6,7 +6,7 @@ use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{Attribute, FnArg, ItemTrait, LitStr, Pat, ReturnType, TraitItem, TraitItemFn, Type};
 
-use super::{doc_string, Errors, Method, Param, ServiceDef, Verb};
+use super::{doc_string, Errors, Method, Param, Place, ServiceDef, Verb};
 use crate::args::{rename, RENAME_RULES};
 use crate::rules;
 
@@ -113,31 +113,61 @@ fn is_doudou(attr: &Attribute) -> bool {
     attr.path().is_ident("doudou")
 }
 
-/// A parameter's name on the wire: `#[doudou(name = "pageSize")]`, else its identifier
-/// without `r#` (`r#type` is `type`), renamed by the service's `rename_all`.
-fn wire_name(ident: &syn::Ident, attrs: &[Attribute], rename_all: Option<&str>) -> syn::Result<String> {
+/// A parameter's name on the wire and where it is read from. `#[doudou(name = "pageSize")]`
+/// names it; otherwise it is its identifier without `r#` (`r#type` is `type`), renamed by the
+/// service's `rename_all`, or for a header (`#[doudou(header)]`) with `-` for `_` (`x_tenant`
+/// is `x-tenant`). `#[doudou(cookie)]` reads a cookie.
+fn wire_name(
+    ident: &syn::Ident,
+    attrs: &[Attribute],
+    rename_all: Option<&str>,
+) -> syn::Result<(String, Place)> {
     let plain = syn::ext::IdentExt::unraw(ident).to_string();
-    let mut name = rename_all.map_or_else(|| plain.clone(), |rule| rename(&plain, rule));
+    let mut named = None;
+    let mut place = Place::ByType;
     for attr in attrs.iter().filter(|a| is_doudou(a)) {
         attr.parse_nested_meta(|meta| {
-            if !meta.path.is_ident("name") {
-                return Err(
-                    meta.error("unknown key: `#[doudou(name = \"...\")]` names the parameter on the wire")
-                );
-            }
-            let lit: LitStr = meta.value()?.parse()?;
-            let value = lit.value();
-            if value.is_empty() || value.contains(['{', '}', '/', '?', '&', '=', '#', ' ']) {
-                return Err(syn::Error::new_spanned(
-                    &lit,
-                    "a parameter's name must be non-empty and without `{ } / ? & = #` or spaces",
+            let chosen = if meta.path.is_ident("header") {
+                Place::Header
+            } else if meta.path.is_ident("cookie") {
+                Place::Cookie
+            } else if meta.path.is_ident("name") {
+                let lit: LitStr = meta.value()?.parse()?;
+                let value = lit.value();
+                if value.is_empty() || value.contains(['{', '}', '/', '?', '&', '=', '#', ' ', ';', ',', ':']) {
+                    return Err(syn::Error::new_spanned(
+                        &lit,
+                        "a parameter's name must be non-empty and without `{ } / ? & = # ; , :` or spaces",
+                    ));
+                }
+                named = Some(value);
+                return Ok(());
+            } else {
+                return Err(meta.error(
+                    "unknown key: `#[doudou(name = \"...\")]` names the parameter on the wire, `#[doudou(header)]` and `#[doudou(cookie)]` read it from a header or a cookie",
                 ));
+            };
+            if place != Place::ByType && place != chosen {
+                return Err(meta.error("a parameter is read from a header or from a cookie, not both"));
             }
-            name = value;
+            place = chosen;
             Ok(())
         })?;
     }
-    Ok(name)
+    let name = match (named, place) {
+        (Some(name), _) => name,
+        (None, Place::Header) => plain.replace('_', "-"),
+        (None, _) => rename_all.map_or_else(|| plain.clone(), |rule| rename(&plain, rule)),
+    };
+    let is_token =
+        |name: &str| name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if place != Place::ByType && !is_token(&name) {
+        return Err(syn::Error::new_spanned(
+            ident,
+            format!("`{name}` cannot be a header or cookie name: use letters, digits and `-`"),
+        ));
+    }
+    Ok((name, place))
 }
 
 fn route_attr_verb(attr: &Attribute) -> Option<Verb> {
@@ -239,22 +269,22 @@ fn method(f: &TraitItemFn, rename_all: Option<&str>, errors: &mut Errors) -> Opt
                 continue;
             }
         };
-        let name = match wire_name(&ident, &pt.attrs, rename_all) {
-            Ok(name) => name,
+        let (name, place) = match wire_name(&ident, &pt.attrs, rename_all) {
+            Ok(named) => named,
             Err(e) => {
                 fail(e);
                 continue;
             }
         };
-        if params.iter().any(|p: &Param| p.name == name) {
+        if params.iter().any(|p: &Param| p.name == name && p.place == place) {
             fail(syn::Error::new_spanned(
                 &ident,
                 format!("another parameter of this method is already named `{name}` on the wire"),
             ));
         }
         let attrs = pt.attrs.iter().filter(|a| !rules::is_validate(a) && !is_doudou(a)).cloned().collect();
-        let in_path = path_names.contains(&name);
-        params.push(Param { ident, name, attrs, ty: (*pt.ty).clone(), in_path, rules });
+        let in_path = place == Place::ByType && path_names.contains(&name);
+        params.push(Param { ident, name, attrs, ty: (*pt.ty).clone(), in_path, place, rules });
     }
     if params.len() > MAX_PARAMS {
         fail(syn::Error::new_spanned(
@@ -266,7 +296,8 @@ fn method(f: &TraitItemFn, rename_all: Option<&str>, errors: &mut Errors) -> Opt
     }
     for name in &path_names {
         let named = |pt: &syn::PatType| match &*pt.pat {
-            Pat::Ident(p) => wire_name(&p.ident, &pt.attrs, rename_all).is_ok_and(|n| n == *name),
+            Pat::Ident(p) => wire_name(&p.ident, &pt.attrs, rename_all)
+                .is_ok_and(|(n, place)| n == *name && place == Place::ByType),
             _ => false,
         };
         if !sig.inputs.iter().any(|i| matches!(i, FnArg::Typed(pt) if named(pt))) {

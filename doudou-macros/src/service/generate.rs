@@ -10,7 +10,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::Ident;
 
-use super::{doc_string, Method, ServiceDef};
+use super::{doc_string, Method, Place, ServiceDef};
 use crate::rules;
 
 pub(super) fn generate(service: &ServiceDef) -> TokenStream {
@@ -235,6 +235,10 @@ fn binders(krate: &syn::Path, m: &Method) -> TokenStream {
         let (ty, name) = (&p.ty, &p.name);
         let how = if p.in_path {
             quote_spanned!(ty.span()=> path)
+        } else if p.place == Place::Header {
+            quote_spanned!(ty.span()=> header)
+        } else if p.place == Place::Cookie {
+            quote_spanned!(ty.span()=> cookie)
         } else if m.verb.has_body() {
             quote_spanned!(ty.span()=> param)
         } else {

@@ -102,8 +102,19 @@ struct Param {
     ty: Type,
     /// Named in the route template.
     in_path: bool,
+    /// Where it is read from when it is not in the path.
+    place: Place,
     /// Its `#[validate(...)]` rules.
     rules: Vec<crate::rules::Rule>,
+}
+
+/// Where a parameter is read from: decided by its type (query, form, body, the request
+/// itself), or a header or a cookie by `#[doudou(header)]` / `#[doudou(cookie)]`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    ByType,
+    Header,
+    Cookie,
 }
 
 /// Collected errors, reported together.

@@ -138,6 +138,7 @@ impl FromRequest for Option<UploadFile> {
     }
 
     fn send(self, call: &mut Call<'_>, name: &'static str) {
+        call.takes_files();
         self.into_iter().for_each(|f| call.file(name, f));
     }
 }
@@ -154,6 +155,7 @@ impl FromRequest for Vec<UploadFile> {
     }
 
     fn send(self, call: &mut Call<'_>, name: &'static str) {
+        call.takes_files();
         self.into_iter().for_each(|f| call.file(name, f));
     }
 }

@@ -15,7 +15,7 @@ use crate::openapi::ApiBuilder;
 use crate::reply;
 use crate::request::Request;
 use crate::validate::Report;
-use crate::vocab::{BoxFuture, Route, Verb};
+use crate::vocab::{BoxFuture, Route};
 
 /// A method's route and binders, and its result type: what `#[doudou::service]` asks the
 /// compiler for once per method, for the handler, the client and the document (so that a type
@@ -118,7 +118,7 @@ impl<T: Send + Sync + 'static> Handler<T> {
         let (route, binders) = endpoint.parts();
         // As Go's ParseForm: only these verbs carry a body to read; on the others it is left
         // unread, whatever it holds.
-        let reads_body = matches!(route.verb, Verb::Post | Verb::Put | Verb::Patch);
+        let reads_body = route.verb.has_body();
         Box::pin(async move {
             if reads_body && request.has_body() {
                 if let Err(e) = request.load_body().await {
@@ -160,10 +160,14 @@ pub fn call<V, E: Endpoint<V>>(
 ) -> impl Future<Output = E::Output> + Send + '_ {
     let (route, binders) = endpoint.parts();
     let mut call = client.call(route.verb.method(), route.path);
+    if route.verb.has_body() && !<E::Binders as Binders>::JSON_BODY {
+        call.scalars_in_body();
+    }
     binders.send_all(values, &mut call);
     // A combinator rather than an async block, which would hold the call's future twice
     // (captured, and moved into the await).
-    let received = <E::Output as ServiceResult>::Ok::receive(call);
+    type Ok<E, V> = <<E as Endpoint<V>>::Output as ServiceResult>::Ok;
+    let received = call.answer(Ok::<E, V>::read, Ok::<E, V>::STREAMED, Ok::<E, V>::REDIRECT);
     futures_util::FutureExt::map(received, |result| {
         E::Output::from_result(result.map_err(ServiceError::from_error))
     })
@@ -187,8 +191,12 @@ impl<'a> Operations<'a> {
     pub fn add<V, E: Endpoint<V>>(&mut self, doc: &str, endpoint: E) {
         let (route, binders) = endpoint.parts();
         let mut op = self.api.operation(route.verb, route.path, route.operation, doc, self.tag);
+        if route.verb.has_body() && !<E::Binders as Binders>::JSON_BODY {
+            op.scalars_in_body();
+        }
         binders.describe_all(&mut op);
-        <E::Output as ServiceResult>::Ok::describe(&mut op);
+        let success = <E::Output as ServiceResult>::Ok::describe(&mut op);
+        op.success(success);
         <E::Output as ServiceResult>::Err::describe(&mut op);
     }
 }

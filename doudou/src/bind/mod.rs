@@ -12,6 +12,9 @@ mod answer;
 mod body;
 mod checked;
 mod endpoint;
+mod head;
+mod headers;
+mod responses;
 mod scalar;
 
 use std::marker::PhantomData;
@@ -21,6 +24,11 @@ pub use answer::Answer;
 pub use body::{Extract, FromRequest, JsonBody};
 pub use checked::{checked, Checked};
 pub use endpoint::{call, returns, Endpoint, Handler, Method, Operations};
+pub use head::{Bearer, FromHead, Head, HeadDoc, SecurityScheme};
+pub use responses::{
+    Created, Html, MediaType, OctetStream, PlainText, Raw, Redirect, SetCookie, Status, Text, WithHeaders,
+};
+use scalar::Place;
 pub use scalar::{FromParam, Scalar, Values};
 
 use crate::client::Call;
@@ -61,6 +69,23 @@ pub struct OneJson;
 #[doc(hidden)]
 pub struct Files;
 
+/// What the parameters of a method take of the body, as a constant: whether it is JSON, which
+/// leaves the scalars in the query string (a request has one body).
+#[doc(hidden)]
+pub trait Slot {
+    /// Whether the body is a JSON value.
+    const JSON: bool;
+}
+impl Slot for NoBody {
+    const JSON: bool = false;
+}
+impl Slot for OneJson {
+    const JSON: bool = true;
+}
+impl Slot for Files {
+    const JSON: bool = false;
+}
+
 /// How the body is shared by a parameter (`Self`) and the ones after it (`Rest`): at most one
 /// JSON body, and none beside files. Checked by the compiler when the binders are built.
 #[diagnostic::on_unimplemented(
@@ -71,9 +96,9 @@ pub struct Files;
 #[doc(hidden)]
 pub trait Then<Rest> {
     /// What the parameters take together.
-    type Out;
+    type Out: Slot;
 }
-impl<Rest> Then<Rest> for NoBody {
+impl<Rest: Slot> Then<Rest> for NoBody {
     type Out = Rest;
 }
 impl Then<NoBody> for OneJson {
@@ -91,7 +116,7 @@ impl Then<Files> for Files {
 #[doc(hidden)]
 pub trait Slots {
     /// The slot of them all.
-    type Slot;
+    type Slot: Slot;
 }
 impl Slots for () {
     type Slot = NoBody;
@@ -109,6 +134,9 @@ pub trait Binders: Send + Sync + 'static {
     fn bind_all(&self, req: &mut Request) -> Result<Self::Values, Error>;
     /// Whether any parameter has rules.
     const CHECKED: bool;
+    /// Whether a parameter is the JSON body (the others are then sent in the query string,
+    /// not in a form body).
+    const JSON_BODY: bool;
     /// Checks every parameter's rules, collecting every failure.
     fn check_all(&self, values: &Self::Values, report: &mut Report);
     /// Describes every parameter.
@@ -134,6 +162,7 @@ macro_rules! binders {
         {
             type Values = ($($b::Value,)*);
             const CHECKED: bool = false $(|| $b::CHECKED)*;
+            const JSON_BODY: bool = <<slots!($($b),*) as Slots>::Slot as Slot>::JSON;
             fn bind_all(&self, req: &mut Request) -> Result<Self::Values, Error> {
                 let ($($b,)*) = self;
                 Ok(($($b.bind(req)?,)*))
@@ -299,7 +328,23 @@ impl<T> Kind<T> {
     where
         T: FromParam,
     {
-        Scalar::new(name, true)
+        Scalar::new(name, Place::Path)
+    }
+
+    /// A header parameter (`#[doudou(header)]`): a scalar, `Option` or `Vec` of one.
+    pub fn header(&self, name: &'static str) -> Scalar<T>
+    where
+        T: Values,
+    {
+        Scalar::new(name, Place::Header)
+    }
+
+    /// A cookie parameter (`#[doudou(cookie)]`): a scalar or `Option` of one.
+    pub fn cookie(&self, name: &'static str) -> Scalar<T>
+    where
+        T: Values,
+    {
+        Scalar::new(name, Place::Cookie)
     }
 }
 
@@ -347,9 +392,9 @@ pub trait ViaScalar {
 impl<V: Values> ViaScalar for &Kind<V> {
     type Binder = Scalar<V>;
     fn param(&self, name: &'static str) -> Scalar<V> {
-        Scalar::new(name, false)
+        Scalar::new(name, Place::Query)
     }
     fn param_without_body(&self, name: &'static str) -> Scalar<V> {
-        Scalar::new(name, false)
+        Scalar::new(name, Place::Query)
     }
 }

@@ -45,7 +45,7 @@ use crate::request::{FromValues, Request};
 /// }
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a path or query parameter",
+    message = "`{Self}` cannot be a path, query, header or cookie parameter",
     label = "not a scalar parameter",
     note = "scalars are the numbers, bool, char and String; implement `doudou::FromParam` to make your own type one"
 )]
@@ -238,17 +238,27 @@ impl<T: FromParam> Values for Vec<T> {
     }
 }
 
-/// Binds a scalar parameter from the path or from the query and form fields.
+/// Where a scalar parameter is read from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    Path,
+    /// The query string, or the fields of a form body.
+    Query,
+    Header,
+    Cookie,
+}
+
+/// Binds a scalar parameter from the path, the query and form fields, a header or a cookie.
 #[doc(hidden)]
 pub struct Scalar<V> {
     name: &'static str,
-    in_path: bool,
+    place: Place,
     values: PhantomData<fn() -> V>,
 }
 
 impl<V> Scalar<V> {
-    pub(crate) const fn new(name: &'static str, in_path: bool) -> Self {
-        Self { name, in_path, values: PhantomData }
+    pub(crate) const fn new(name: &'static str, place: Place) -> Self {
+        Self { name, place, values: PhantomData }
     }
 }
 
@@ -261,22 +271,32 @@ impl<V: Values> Binder for Scalar<V> {
     }
 
     fn bind(&self, req: &mut Request) -> Result<V, Error> {
-        if self.in_path {
-            V::from_values(self.name, req.path_value(self.name).map(Cow::Borrowed).into_iter())
-        } else {
-            req.bind_values(self.name)
+        match self.place {
+            Place::Query => req.bind_values(self.name),
+            Place::Path => {
+                V::from_values(self.name, req.path_value(self.name).map(Cow::Borrowed).into_iter())
+            }
+            Place::Header => req.bind_header(self.name, V::MULTIPLE).map_err(|e| e.naming_a("header")),
+            Place::Cookie => req.bind_cookie(self.name).map_err(|e| e.naming_a("cookie")),
         }
     }
 
     fn describe(&self, op: &mut Operation<'_>) {
-        op.scalar(self.name, self.in_path, V::One::schema(), V::REQUIRED, V::MULTIPLE);
+        let place = match self.place {
+            Place::Path => "path",
+            Place::Query => "query",
+            Place::Header => "header",
+            Place::Cookie => "cookie",
+        };
+        op.scalar(self.name, place, V::One::schema(), V::REQUIRED, V::MULTIPLE);
     }
 
     fn send(&self, value: V, call: &mut Call<'_>) {
-        if self.in_path {
-            value.each(|v| call.path(self.name, |out| v.write_param(out)));
-        } else {
-            value.each(|v| call.query(self.name, |out| v.write_param(out)));
+        match self.place {
+            Place::Path => value.each(|v| call.path(self.name, |out| v.write_param(out))),
+            Place::Query => value.each(|v| call.query(self.name, |out| v.write_param(out))),
+            Place::Header => value.each(|v| call.header(self.name, |out| v.write_param(out))),
+            Place::Cookie => value.each(|v| call.cookie(self.name, |out| v.write_param(out))),
         }
     }
 }

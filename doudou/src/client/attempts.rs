@@ -11,7 +11,7 @@ use tower::retry::budget::Budget;
 use super::exchange::{Broken, Exchange, Exchanged};
 use super::metrics::Outcome;
 use super::transport::is_connect;
-use super::{balance, Call, Reply, Shared};
+use super::{balance, Call, Received, Shared};
 use crate::body::{Body, BoxError};
 use crate::deadline::{now, Deadline};
 use crate::error::Error;
@@ -41,7 +41,8 @@ enum Ended {
 
 /// What a call does with a 2xx body, within the attempt: hands it whole to a decoder (which
 /// keeps the value and says why it is not one), or leaves it to the caller to stream.
-pub(super) type Decode<'d> = Option<&'d mut (dyn FnMut(&[u8]) -> Result<(), String> + Send)>;
+pub(super) type Decode<'d> =
+    Option<&'d mut (dyn FnMut(&http::response::Parts, &[u8]) -> Result<(), String> + Send)>;
 
 /// A call ready to go: what each attempt sends. Only this lives across the attempts' awaits
 /// (the call under construction, its parameters and the request builder do not), which keeps
@@ -55,47 +56,53 @@ pub(super) struct Outgoing<'a> {
     path: String,
     headers: HeaderMap,
     body: Option<(HeaderValue, Bytes)>,
+    /// Whether a 3xx answer is the value rather than an error.
+    accepts_redirects: bool,
 }
 
 impl<'a> Call<'a> {
-    /// Sends the call and decodes a 2xx body with `decode` within the attempt; a non-2xx
-    /// answer becomes the server's error. See the module documentation for timeouts, retries
-    /// and the choice of instance.
-    pub(crate) fn receive<T: Send + 'a>(
-        self,
-        decode: fn(&[u8]) -> Result<T, String>,
+    /// Sends the call and reads the answer with `read`: a whole body within the attempt (so
+    /// that one `read` refuses fails the attempt), or the response still to read when
+    /// `streamed`; a non-2xx answer (non-2xx-or-3xx when `redirects` are the value) becomes the
+    /// server's error. See the module documentation for timeouts, retries and the choice of
+    /// instance.
+    pub(crate) fn answer<T: Send + 'a>(
+        mut self,
+        read: fn(Received<'_>) -> Result<T, String>,
+        streamed: bool,
+        redirects: bool,
     ) -> impl std::future::Future<Output = Result<T, Error>> + Send + 'a {
+        self.accepts_redirects = redirects;
         let (failed, outgoing, span) = self.prepare();
         // `outgoing` is only borrowed here: moving it into a local would store it twice.
         instrumented(span, async move {
             if let Some(e) = failed {
                 return Err(e);
             }
+            if streamed {
+                let resp =
+                    outgoing.send(None).await?.ok_or_else(|| Error::internal("the answer was read whole"))?;
+                return read(Received::Streamed(resp))
+                    .map_err(|why| Error::new(StatusCode::BAD_GATEWAY, format!("the response {why}")));
+            }
             let mut decoded = None;
-            let mut keep = |bytes: &[u8]| decode(bytes).map(|value| decoded = Some(value));
+            let mut keep = |parts: &http::response::Parts, bytes: &[u8]| {
+                read(Received::Whole(parts, bytes)).map(|value| decoded = Some(value))
+            };
             outgoing.send(Some(&mut keep)).await?;
             decoded.ok_or_else(|| Error::internal("the answer was not decoded"))
         })
     }
 
-    /// Sends the call and gives a 2xx answer with its body still to read (a download).
-    pub(crate) fn stream(self) -> impl std::future::Future<Output = Result<Reply, Error>> + Send + 'a {
-        let (failed, outgoing, span) = self.prepare();
-        instrumented(span, async move {
-            if let Some(e) = failed {
-                return Err(e);
-            }
-            match outgoing.send(None).await? {
-                Some(resp) => Ok(Reply { resp }),
-                None => Err(Error::internal("the answer was read whole")),
-            }
-        })
-    }
-
     fn prepare(mut self) -> (Option<Error>, Outgoing<'a>, Option<trace::Traced>) {
         let failed = self.failed.take();
-        self.encode_files();
+        self.encode_body();
         let mut headers = std::mem::take(&mut self.headers);
+        for (name, value) in &self.client.shared.headers {
+            if !headers.contains_key(name) {
+                headers.insert(name, value.clone());
+            }
+        }
         if !headers.contains_key(crate::request_id::X_REQUEST_ID) {
             if let Some(id) = crate::request_id::current() {
                 headers.insert(crate::request_id::X_REQUEST_ID, id);
@@ -121,6 +128,7 @@ impl<'a> Call<'a> {
             template: self.template,
             headers,
             body: self.body,
+            accepts_redirects: self.accepts_redirects,
         };
         (failed, outgoing, span)
     }
@@ -201,8 +209,8 @@ impl Outgoing<'_> {
             };
             done = now();
             if let (Attempt::Answered(parts, bytes), Some(decode)) = (&attempt, decode.as_mut()) {
-                if parts.status.is_success() {
-                    if let Err(why) = decode(bytes) {
+                if self.answered(parts.status) {
+                    if let Err(why) = decode(parts, bytes) {
                         attempt = Attempt::BadBody(why);
                     }
                 }
@@ -213,7 +221,7 @@ impl Outgoing<'_> {
                     let status = parts.status;
                     let failed = status.is_server_error();
                     shared.instances.finish(chosen, base_url, true, failed, at, &shared.metrics);
-                    if status.is_success() {
+                    if self.answered(status) {
                         break (Ended::Reply(None), Outcome::Success);
                     }
                     break (
@@ -279,6 +287,11 @@ impl Outgoing<'_> {
             record_call(&tried, &result);
         }
         result
+    }
+
+    /// Whether `status` is an answer to read as the value (a 2xx, or a 3xx the method answers).
+    fn answered(&self, status: StatusCode) -> bool {
+        status.is_success() || (self.accepts_redirects && status.is_redirection())
     }
 
     /// The call as errors name it to the caller: the service and the route, never the
@@ -427,7 +440,7 @@ mod tests {
     }
 
     async fn get(client: &Client) -> Error {
-        client.call(Method::GET, "/x").receive(|_| Ok(())).await.expect_err("no answer")
+        client.call(Method::GET, "/x").answer(|_| Ok(()), false, false).await.expect_err("no answer")
     }
 
     /// Calls `client` and asserts it fails after `secs` (within 100 ms) saying `says`.

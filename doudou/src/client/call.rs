@@ -22,6 +22,14 @@ pub struct Call<'a> {
     pub(super) headers: HeaderMap,
     pub(super) body: Option<(HeaderValue, Bytes)>,
     files: Vec<(&'static str, UploadFile)>,
+    /// Whether the method takes files (its body is then multipart).
+    takes_files: bool,
+    /// The cookie parameters, `a=1; b=2`.
+    cookies: String,
+    /// Whether the scalars go in an urlencoded form body rather than the query string.
+    scalars_in_body: bool,
+    /// Whether a 3xx answer is the value (a redirect the method answers), not an error.
+    pub(super) accepts_redirects: bool,
     /// Why the call cannot be sent (a body that cannot be encoded), answered by `send`.
     pub(super) failed: Option<Error>,
 }
@@ -37,6 +45,10 @@ impl<'a> Call<'a> {
             headers: HeaderMap::new(),
             body: None,
             files: Vec::new(),
+            cookies: String::new(),
+            takes_files: false,
+            scalars_in_body: false,
+            accepts_redirects: false,
             failed: None,
         }
     }
@@ -64,11 +76,67 @@ impl<'a> Call<'a> {
         }
     }
 
-    /// Headers to send along.
-    pub(crate) fn headers(&mut self, headers: &HeaderMap) {
-        for (k, v) in headers {
-            self.headers.append(k.clone(), v.clone());
+    /// Sends the scalars in an urlencoded form body (a multipart one with files), as the
+    /// document says of a POST, PUT or PATCH without a JSON body: a password or a token stays
+    /// out of the URL, and so out of access logs and proxies.
+    pub(crate) fn scalars_in_body(&mut self) {
+        self.scalars_in_body = true;
+    }
+
+    /// A header parameter; a value a header cannot hold fails the call, saying so.
+    pub(crate) fn header(&mut self, name: &'static str, write: impl FnOnce(&mut String)) {
+        let mut text = String::new();
+        write(&mut text);
+        let header = http::header::HeaderName::from_bytes(name.as_bytes());
+        let value = if crate::vocab::is_header_text(&text) { HeaderValue::try_from(text).ok() } else { None };
+        match (header, value) {
+            (Ok(header), Some(value)) => {
+                self.headers.append(header, value);
+            }
+            _ => {
+                self.failed = Some(Error::bad_request(format!(
+                    "the header `{name}` cannot hold its value: a header is visible ASCII"
+                )))
+            }
         }
+    }
+
+    /// A cookie parameter, its value percent-encoded where a cookie cannot hold it.
+    pub(crate) fn cookie(&mut self, name: &'static str, write: impl FnOnce(&mut String)) {
+        let mut text = String::new();
+        write(&mut text);
+        if !self.cookies.is_empty() {
+            self.cookies.push_str("; ");
+        }
+        self.cookies.push_str(name);
+        self.cookies.push('=');
+        self.cookies.push_str(&crate::vocab::encode_cookie_value(&text));
+    }
+
+    /// The headers the call sends, for an extractor's `send`.
+    pub(crate) fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    /// Headers to send along (those that describe the request they came with, its length and
+    /// host, are left out: this call has its own).
+    pub(crate) fn headers(&mut self, headers: &HeaderMap) {
+        use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, TRANSFER_ENCODING};
+        for (k, v) in headers {
+            if ![CONTENT_LENGTH, TRANSFER_ENCODING, HOST, CONTENT_TYPE].contains(k) {
+                self.headers.append(k.clone(), v.clone());
+            }
+        }
+    }
+
+    /// The call fails with `error` rather than being sent.
+    pub(crate) fn fail(&mut self, error: Error) {
+        self.failed.get_or_insert(error);
+    }
+
+    /// The method takes files: its body is multipart even when none is given.
+    pub(crate) fn takes_files(&mut self) {
+        self.takes_files = true;
     }
 
     /// The JSON body.
@@ -84,14 +152,28 @@ impl<'a> Call<'a> {
         self.files.push((name, file));
     }
 
-    /// Turns the files (and the scalars beside them) into a multipart body, if there are files.
+    /// Turns the files (and the scalars beside them) into a multipart body, if there are files;
+    /// otherwise the scalars into a form body, if they go in the body.
     ///
     /// Written here rather than with a multipart crate: the two encoders on crates.io
     /// (common-multipart-rfc7578, mpart-async) write a file name into the part's header as
     /// given, so a name with a quote or a line break (one a gateway passes on from its own
     /// client) would forge headers; both also bring rand 0.8 and thiserror 1 into the build.
-    pub(super) fn encode_files(&mut self) {
-        if self.files.is_empty() {
+    pub(super) fn encode_body(&mut self) {
+        if !self.cookies.is_empty() {
+            match HeaderValue::try_from(std::mem::take(&mut self.cookies)) {
+                Ok(cookies) => {
+                    self.headers.append(http::header::COOKIE, cookies);
+                }
+                Err(_) => self.failed = Some(Error::bad_request("the cookies cannot be sent as a header")),
+            }
+        }
+        if self.files.is_empty() && !self.takes_files {
+            if self.scalars_in_body && self.body.is_none() && !self.query.is_empty() {
+                let form = std::mem::take(&mut self.query);
+                self.body =
+                    Some((HeaderValue::from_static("application/x-www-form-urlencoded"), form.into()));
+            }
             return;
         }
         let boundary = {
@@ -164,29 +246,31 @@ impl<'a> Call<'a> {
     }
 }
 
-/// A 2xx answer whose body is still to be read (used by generated clients for downloads).
+/// A successful answer as a generated client reads it: its head and whole body, or (for an
+/// answer that streams, a download) the response with its body still to read.
 #[doc(hidden)]
-pub struct Reply {
-    pub(super) resp: http::Response<Body>,
+pub enum Received<'a> {
+    /// The head and the whole body.
+    Whole(&'a http::response::Parts, &'a [u8]),
+    /// The response, its body unread.
+    Streamed(http::Response<Body>),
 }
 
-impl Reply {
-    /// The body as a streamed download (no timeout: a large file takes what it takes).
-    pub(crate) fn download(self) -> Result<FileDownload, Error> {
-        let headers = self.resp.headers();
-        let filename = headers
-            .get(CONTENT_DISPOSITION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(disposition_filename)
-            .unwrap_or_default();
-        let content_type = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/octet-stream")
-            .to_owned();
-        let len = http_body::Body::size_hint(self.resp.body()).exact();
-        Ok(FileDownload::from_body(filename, content_type, len, self.resp.into_body()))
-    }
+/// The body of `resp` as a streamed download (no timeout: a large file takes what it takes).
+pub(crate) fn download(resp: http::Response<Body>) -> FileDownload {
+    let headers = resp.headers();
+    let filename = headers
+        .get(CONTENT_DISPOSITION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(disposition_filename)
+        .unwrap_or_default();
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let len = http_body::Body::size_hint(resp.body()).exact();
+    FileDownload::from_body(filename, content_type, len, resp.into_body())
 }
 
 /// What a path segment's value must have encoded: all but RFC 3986's unreserved characters

@@ -9,7 +9,7 @@
 //! most `GDD_RETRY_COUNT` times and within a retry budget (tower's `TpsBudget`: retries at
 //! most 20% of calls, plus 10 a second), so that retries cannot multiply an overload. The
 //! request id of the request being handled, if any, goes along as `X-Request-ID`. Non-2xx
-//! answers come back as the server's [`Error`](crate::Error) (status, code, message).
+//! answers come back as the server's [`Error`](crate::error::Error) (status, code, message).
 
 mod attempts;
 mod balance;
@@ -26,7 +26,8 @@ use tower::retry::budget::TpsBudget;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceExt};
 
-pub use call::{Call, Reply};
+pub(crate) use call::download;
+pub use call::{Call, Received};
 pub(crate) use metrics::register as register_metrics;
 
 use crate::body::{Body, BoxError};
@@ -48,6 +49,8 @@ struct Shared {
     /// The largest answer body read whole (`GDD_CLIENT_MAX_BODY_SIZE`).
     max_body: u64,
     budget: Arc<TpsBudget>,
+    /// Headers every call sends unless it sets them itself (credentials, say).
+    headers: http::HeaderMap,
     instances: Arc<balance::Instances>,
     metrics: Arc<ClientMetrics>,
 }
@@ -127,6 +130,7 @@ impl Client {
                 retries: config.retries,
                 max_body: config.max_body_size,
                 budget: Arc::new(TpsBudget::default()),
+                headers: http::HeaderMap::new(),
                 instances: Arc::default(),
                 metrics,
             }),
@@ -173,6 +177,32 @@ impl Client {
     /// and are not limited.
     pub fn max_body_size(self, bytes: u64) -> Self {
         self.with(|s| s.max_body = bytes)
+    }
+
+    /// This client sending `Authorization: Bearer <token>` with every call (a call whose
+    /// parameters put an `Authorization` header of their own sends that one instead). A token a
+    /// header cannot hold is refused here, naming the problem.
+    pub fn bearer(self, token: &str) -> Result<Self, crate::error::Error> {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// This client sending the header `name: value` with every call (a call whose parameters
+    /// set that header sends theirs instead): an API key, a tenant. Values are marked
+    /// sensitive, so they are not logged.
+    pub fn header(self, name: &str, value: &str) -> Result<Self, crate::error::Error> {
+        let name = http::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| crate::error::Error::bad_request(format!("`{name}` is not a header name")))?;
+        let not_text = || {
+            crate::error::Error::bad_request(format!("the value of the header `{name}` is not visible ASCII"))
+        };
+        if !crate::vocab::is_header_text(value) {
+            return Err(not_text());
+        }
+        let mut value = http::HeaderValue::try_from(value).map_err(|_| not_text())?;
+        value.set_sensitive(true);
+        Ok(self.with(|s| {
+            s.headers.insert(name, value);
+        }))
     }
 
     /// This client with `layer` around the requests it sends (each attempt passes through

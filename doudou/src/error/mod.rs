@@ -125,6 +125,13 @@ impl Error {
         self.code
     }
 
+    /// The same binding error naming the value a `kind` ("header", "cookie") rather than a
+    /// parameter: "missing header `x-tenant`".
+    pub(crate) fn naming_a(mut self, kind: &str) -> Self {
+        self.message = self.message.replacen("parameter `", &format!("{kind} `"), 1);
+        self
+    }
+
     /// The message of the body.
     pub fn message(&self) -> &str {
         &self.message

@@ -117,6 +117,54 @@ impl Request {
         bound
     }
 
+    /// Binds the header parameter `name` from the values of that header; a parameter of
+    /// several values (`list`) takes them from each line and, split at commas, within one
+    /// (OpenAPI's `simple` style: `X-Ids: 1,2`).
+    pub(crate) fn bind_header<V: FromValues>(&self, name: &str, list: bool) -> Result<V, Error> {
+        let mut values = Vec::new();
+        for value in self.parts.headers.get_all(name) {
+            let text = value.to_str().map_err(|_| {
+                Error::bad_request(format!("the header `{name}` is not text: send it in visible ASCII"))
+            })?;
+            if list {
+                values.extend(text.split(',').map(str::trim).filter(|v| !v.is_empty()).map(Cow::Borrowed));
+            } else {
+                values.push(Cow::Borrowed(text));
+            }
+        }
+        V::from_values(name, values.into_iter())
+    }
+
+    /// Binds the cookie parameter `name` from the `Cookie` headers, percent-decoded.
+    pub(crate) fn bind_cookie<V: FromValues>(&self, name: &str) -> Result<V, Error> {
+        V::from_values(
+            name,
+            self.cookies().filter(|(k, _)| *k == name).map(|(_, v)| crate::vocab::decode_cookie_value(v)),
+        )
+    }
+
+    /// The cookies the client sent, `name=value` pairs of its `Cookie` headers.
+    pub(crate) fn cookies(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.parts
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .map(|(k, v)| {
+                let v = v.trim();
+                // A quoted value (RFC 6265 allows one) without its quotes.
+                let unquoted = v.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
+                (k.trim(), unquoted.unwrap_or(v))
+            })
+    }
+
+    /// The request's head, as the client sent it.
+    pub(crate) fn parts(&self) -> &http::request::Parts {
+        &self.parts
+    }
+
     /// The request headers, with the `X-Request-ID` doudou generated when the client sent none.
     pub(crate) fn headers(&self) -> HeaderMap {
         let mut headers = self.parts.headers.clone();

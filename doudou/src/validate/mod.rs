@@ -466,7 +466,7 @@ fn escape_pattern(text: &str) -> String {
 
 /// A type that crosses the wire as JSON: mark it `#[doudou::model]`.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a doudou model, so it cannot be a request body",
+    message = "`{Self}` is not a doudou model, so it cannot cross the wire as JSON (a body or an answer)",
     label = "not a #[doudou::model]",
     note = "mark the type's definition `#[doudou::model]`; a scalar parameter implements `doudou::FromParam` instead"
 )]

@@ -4,7 +4,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use doudou::{Error, FileDownload, HeaderMap, StatusCode, UploadFile};
+use doudou::{
+    Created, Error, FileDownload, FromHead, Head, HeadDoc, HeaderMap, Raw, Redirect, SecurityScheme,
+    SetCookie, Status, StatusCode, Text, UploadFile, WithHeaders,
+};
 
 /// A user.
 #[doudou::model]
@@ -153,6 +156,92 @@ pub struct NewUser {
     pub website: Option<String>,
 }
 
+/// `image/svg+xml`, the media type of avatars.
+#[derive(Debug)]
+pub struct Svg;
+
+impl doudou::MediaType for Svg {
+    const MEDIA_TYPE: &'static str = "image/svg+xml";
+}
+
+/// The caching headers of an avatar.
+#[doudou::model]
+#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caching {
+    /// How long a cache may keep it.
+    pub cache_control: String,
+    /// Its version, for `If-None-Match`.
+    pub etag: String,
+}
+
+/// The session cookie `sign_in` sets.
+#[doudou::model]
+#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// `session=<name>; Path=/; Secure; HttpOnly; SameSite=Lax`.
+    pub set_cookie: Vec<SetCookie>,
+}
+
+/// A job accepted to run later.
+#[doudou::model]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// Its id.
+    pub id: u64,
+    /// What it does.
+    pub task: String,
+}
+
+/// What a tenant-scoped call saw of its headers.
+#[doudou::model]
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantView {
+    /// `X-Tenant`.
+    pub tenant: String,
+    /// `Accept-Language`, if sent.
+    pub language: Option<String>,
+    /// The `session` cookie, if sent.
+    pub session: Option<String>,
+}
+
+/// Who calls, from `Authorization: Bearer demo-<name>`: an extractor of this example's own.
+/// (A real service verifies a signed token here, or reads what an authenticating layer put
+/// in the request's extensions.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The caller's name.
+    pub name: String,
+}
+
+impl Caller {
+    /// The caller `name`, as a client sends it.
+    pub fn named(name: &str) -> Self {
+        Self { name: name.to_owned() }
+    }
+}
+
+impl FromHead for Caller {
+    fn from_head(head: &Head<'_>) -> Result<Self, Error> {
+        let token = head.bearer_token().ok_or_else(|| {
+            Error::unauthorized("missing credentials: send Authorization: Bearer demo-<name>")
+        })?;
+        match token.strip_prefix("demo-") {
+            Some(name) if !name.is_empty() => Ok(Caller::named(name)),
+            _ => Err(Error::unauthorized("unknown token: this example takes demo-<name>")),
+        }
+    }
+
+    fn describe(doc: &mut HeadDoc<'_, '_>) {
+        doc.security("bearerAuth", SecurityScheme::bearer().format("demo-<name>"));
+    }
+
+    fn send(&self, headers: &mut HeaderMap) -> Result<(), Error> {
+        doudou::Bearer(format!("demo-{}", self.name)).send(headers)
+    }
+}
+
 /// The business errors of the user methods: each variant is a status and a code on the wire,
 /// and the generated client gives the variant back.
 #[doudou::error]
@@ -249,10 +338,40 @@ pub trait Helloworld {
     #[get("/static/{*rest}")]
     async fn get_static(&self, rest: String) -> Result<String, Error>;
 
-    /// Create a user: `POST /users`; 409 (code 40901) when the e-mail address is another
-    /// user's (`user-7@example.com` is user 7's).
+    /// Create a user: `POST /users` answers 201 Created with its `Location`; 409 (code 40901)
+    /// when the e-mail address is another user's (`user-7@example.com` is user 7's).
     #[post("/users")]
-    async fn create_user(&self, user: NewUser) -> Result<User, UserError>;
+    async fn create_user(&self, user: NewUser) -> Result<Created<User>, UserError>;
+
+    /// A user's avatar, an SVG image, cacheable for an hour.
+    #[get("/users/{id}/avatar")]
+    async fn get_avatar(&self, id: u64) -> Result<WithHeaders<Raw<Svg>, Caching>, Error>;
+
+    /// The message of the day, as plain text.
+    async fn get_motd(&self) -> Result<Text, Error>;
+
+    /// The old address of a user: `GET /people/7` moved permanently to `/users/7`.
+    #[get("/people/{id}")]
+    async fn people(&self, id: u64) -> Result<Redirect<301>, Error>;
+
+    /// Accept a job to run later: 202 Accepted.
+    async fn post_jobs(&self, task: String) -> Result<Status<202, Job>, Error>;
+
+    /// Sign in with a form (the generated client sends the password in the body, never in the
+    /// URL): sets the `session` cookie, 204; 401 for the password `wrong`.
+    async fn sign_in(&self, username: String, password: String) -> Result<WithHeaders<(), Session>, Error>;
+
+    /// Header and cookie parameters: the `X-Tenant` header (required), `Accept-Language` and
+    /// the `session` cookie (optional).
+    async fn get_tenant(
+        &self,
+        #[doudou(header)] x_tenant: String,
+        #[doudou(header)] accept_language: Option<String>,
+        #[doudou(cookie)] session: Option<String>,
+    ) -> Result<TenantView, Error>;
+
+    /// Who calls: needs `Authorization: Bearer demo-<name>` (401 otherwise).
+    async fn get_me(&self, caller: Caller) -> Result<String, Error>;
 
     /// Find a user: `GET /users/7`; 404 (code 40401) for 0 and ids past 1000 that were not
     /// created.
@@ -296,7 +415,50 @@ impl Helloworld for Hello {
         Ok(Scalars { c, f, small, user })
     }
 
-    async fn create_user(&self, user: NewUser) -> Result<User, UserError> {
+    async fn get_avatar(&self, id: u64) -> Result<WithHeaders<Raw<Svg>, Caching>, Error> {
+        let svg = format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><text x="8" y="40">{id}</text></svg>"#
+        );
+        let caching =
+            Caching { cache_control: "public, max-age=3600".into(), etag: format!("\"avatar-{id}\"") };
+        Ok(WithHeaders::new(Raw::new(svg), caching))
+    }
+
+    async fn get_motd(&self) -> Result<Text, Error> {
+        Ok(Text::new("Hello from doudou"))
+    }
+
+    async fn people(&self, id: u64) -> Result<Redirect<301>, Error> {
+        Ok(Redirect::to(format!("/users/{id}")))
+    }
+
+    async fn post_jobs(&self, task: String) -> Result<Status<202, Job>, Error> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Ok(Status(Job { id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed), task }))
+    }
+
+    async fn sign_in(&self, username: String, password: String) -> Result<WithHeaders<(), Session>, Error> {
+        if password == "wrong" {
+            return Err(Error::unauthorized("wrong user name or password"));
+        }
+        let cookie = SetCookie::new("session", &username).path("/");
+        Ok(WithHeaders::new((), Session { set_cookie: vec![cookie] }))
+    }
+
+    async fn get_tenant(
+        &self,
+        x_tenant: String,
+        accept_language: Option<String>,
+        session: Option<String>,
+    ) -> Result<TenantView, Error> {
+        Ok(TenantView { tenant: x_tenant, language: accept_language, session })
+    }
+
+    async fn get_me(&self, caller: Caller) -> Result<String, Error> {
+        Ok(caller.name)
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<Created<User>, UserError> {
         let synthetic = user.email.strip_prefix("user-").and_then(|rest| rest.strip_suffix("@example.com"));
         if let Some(existing_id) =
             synthetic.and_then(|n| n.parse::<u64>().ok()).filter(|n| (1..=TOTAL_USERS).contains(n))
@@ -315,7 +477,7 @@ impl Helloworld for Hello {
         let id = TOTAL_USERS + 1 + created.len() as u64;
         let new = User { id, name: user.name, email: user.email, active: true };
         created.insert(id, new.clone());
-        Ok(new)
+        Ok(Created::new(format!("/users/{id}"), new))
     }
 
     async fn find_user(&self, id: u64) -> Result<User, UserError> {

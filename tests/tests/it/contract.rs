@@ -54,16 +54,17 @@ fn a_model_breaking_its_rules_is_answered_400_naming_every_bad_field_at_once() {
     }
 
     let ok = post_json(&svc, "/users", &valid_user());
-    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(ok.status, 201, "{}", String::from_utf8_lossy(&ok.body));
     assert_eq!(ok.json()["name"], "Ann");
     // The website is optional: absent, it is not checked.
     let mut no_site = valid_user();
     no_site.as_object_mut().expect("object").remove("website");
     no_site["email"] = json!("bo@example.org");
     let created = post_json(&svc, "/users", &no_site);
-    assert_eq!(created.status, 200, "{}", String::from_utf8_lossy(&created.body));
+    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
     // What was created can be found, and its address is taken.
     let id = created.json()["id"].as_u64().expect("id");
+    assert_eq!(created.header("location"), Some(format!("/users/{id}").as_str()), "201 says where");
     assert_eq!(get(svc.addr, &format!("/users/{id}")).json()["email"], "bo@example.org");
     let again = post_json(&svc, "/users", &no_site);
     assert_eq!((again.status, again.json()["data"]["existing_id"].as_u64()), (409, Some(id)));
@@ -115,7 +116,7 @@ async fn the_client_gets_the_variant_back() {
         Err(UserError::Conflict { existing_id: 7 })
     );
     assert_eq!(
-        client.create_user(new_user("ann@example.org")).await.expect("created").email,
+        client.create_user(new_user("ann@example.org")).await.expect("created").value().email,
         "ann@example.org"
     );
     // The server's validation, not the client's: the client sends what it is given.
@@ -159,5 +160,5 @@ fn the_document_states_the_rules_and_the_business_errors() {
     let conflict = &create["409"]["content"]["application/json"]["schema"];
     assert_eq!(conflict["properties"]["code"]["enum"], json!([40901]));
     assert_eq!(conflict["properties"]["data"]["required"], json!(["existing_id"]));
-    assert!(create.get("200").is_some() && create.get("400").is_some(), "{create}");
+    assert!(create.get("201").is_some() && create.get("400").is_some(), "{create}");
 }

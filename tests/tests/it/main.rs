@@ -17,4 +17,5 @@ mod prometheus;
 mod promsd;
 mod resilience;
 mod startup;
+mod surface;
 mod tracing;

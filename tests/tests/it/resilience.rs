@@ -115,7 +115,7 @@ fn kill_9_and_a_rolling_restart_fail_no_call() {
             let seed = cluster.hello.first().map_or(seed, Proc::gossip_addr);
             let name = format!("hello-{generation}");
             let new = node(&name, Some(seed), &[]);
-            poll(Duration::from_secs(10), "the greeter to see the new instance", || {
+            poll(Duration::from_secs(20), "the greeter to see the new instance", || {
                 cluster.greeter.registry().iter().any(|m| m["name"] == name.as_str()).then_some(())
             });
             let mut old = old;

@@ -1,0 +1,279 @@
+//! The HTTP surface a real API needs, in memory over helloworld: statuses and headers of
+//! answers (201 and its Location, 202, a redirect, raw and text bodies, response headers and
+//! cookies), header and cookie parameters, an extractor of the service's own with its security
+//! scheme, and the client's form bodies. Each through HTTP, through the generated client, and
+//! in the document.
+
+use std::sync::{Arc, Mutex};
+
+use doudou::body::Body;
+use doudou::{Config, Server};
+use helloworld::{
+    helloworld_openapi, Caching, Caller, Hello, Helloworld, HelloworldClient, HelloworldServer, Job, NewUser,
+    TenantView,
+};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+
+fn service() -> doudou::InMemory {
+    Server::new().service(HelloworldServer::new(Hello)).into_service(Config::defaults()).expect("routes")
+}
+
+/// What the service answers to `req`: status, headers and body.
+async fn send(req: http::Request<Body>) -> (u16, http::HeaderMap, Vec<u8>) {
+    let resp = service().call(req).await;
+    let (parts, body) = resp.into_parts();
+    (parts.status.as_u16(), parts.headers, body.collect().await.expect("body").to_bytes().to_vec())
+}
+
+/// The header `name` as text ("" when absent).
+fn h<'a>(headers: &'a http::HeaderMap, name: &str) -> &'a str {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+}
+
+fn get(target: &str) -> http::request::Builder {
+    http::Request::builder().method("GET").uri(target)
+}
+
+/// What the generated client sent: method, target, content type, body.
+type Sent = Arc<Mutex<Vec<(String, String, Option<String>, Vec<u8>, http::HeaderMap)>>>;
+
+/// A client of helloworld in memory that records each request it sends.
+fn recording_client() -> (HelloworldClient, Sent) {
+    recording_client_with(|client| client)
+}
+
+/// The same, its `doudou::Client` adjusted by `adjust`.
+fn recording_client_with(adjust: impl FnOnce(doudou::Client) -> doudou::Client) -> (HelloworldClient, Sent) {
+    let sent: Sent = Arc::default();
+    let record = sent.clone();
+    let inner = service();
+    let transport = tower::service_fn(move |req: http::Request<Body>| {
+        let (record, inner) = (record.clone(), inner.clone());
+        async move {
+            let (parts, body) = req.into_parts();
+            let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let content_type =
+                parts.headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            record.lock().expect("record").push((
+                parts.method.to_string(),
+                parts.uri.to_string(),
+                content_type,
+                bytes.to_vec(),
+                parts.headers.clone(),
+            ));
+            let resp = inner.call(http::Request::from_parts(parts, Body::full(bytes))).await;
+            Ok::<_, std::convert::Infallible>(resp)
+        }
+    });
+    let client =
+        HelloworldClient::with_client(adjust(doudou::Client::new("http://in-memory").transport(transport)));
+    (client, sent)
+}
+
+fn new_user(email: &str) -> NewUser {
+    serde_json::from_value(json!({
+        "name": "Cy", "email": email, "age": 40, "address": { "zip": "10115", "city": "Berlin" }
+    }))
+    .expect("a new user")
+}
+
+#[tokio::test]
+async fn created_answers_201_with_its_location_over_http_and_through_the_client() {
+    let body = serde_json::to_vec(&new_user("cy@example.org")).expect("json");
+    let req = http::Request::builder()
+        .method("POST")
+        .uri("/users")
+        .header("content-type", "application/json")
+        .body(Body::full(body))
+        .expect("request");
+    let (status, headers, body) = send(req).await;
+    let user: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(status, 201);
+    assert_eq!(headers["location"], format!("/users/{}", user["id"]));
+
+    let (client, _) = recording_client();
+    let created = client.create_user(new_user("dee@example.org")).await.expect("created");
+    assert_eq!(created.location(), format!("/users/{}", created.value().id));
+    assert_eq!(created.value().email, "dee@example.org");
+
+    let doc = helloworld_openapi();
+    let responses = &doc["paths"]["/users"]["post"]["responses"];
+    assert!(responses.get("200").is_none(), "{responses}");
+    assert_eq!(responses["201"]["headers"]["Location"]["required"], true);
+    assert!(responses["201"]["content"]["application/json"]["schema"]["$ref"].is_string());
+}
+
+#[tokio::test]
+async fn status_redirect_raw_and_text_answers_are_what_they_say() {
+    let (status, _, body) =
+        send(http::Request::post("/jobs?task=rebuild").body(Body::empty()).expect("req")).await;
+    assert_eq!(
+        (status, serde_json::from_slice::<Value>(&body).expect("JSON")["task"].clone()),
+        (202, json!("rebuild"))
+    );
+
+    let (status, headers, body) = send(get("/people/7").body(Body::empty()).expect("req")).await;
+    assert_eq!((status, headers["location"].to_str().ok(), body.len()), (301, Some("/users/7"), 0));
+
+    let (status, headers, body) = send(get("/users/7/avatar").body(Body::empty()).expect("req")).await;
+    assert_eq!((status, h(&headers, "content-type")), (200, "image/svg+xml"));
+    assert_eq!((h(&headers, "cache-control"), h(&headers, "etag")), ("public, max-age=3600", "\"avatar-7\""));
+    assert!(body.starts_with(b"<svg"), "{}", String::from_utf8_lossy(&body));
+
+    let (status, headers, body) = send(get("/motd").body(Body::empty()).expect("req")).await;
+    assert_eq!(
+        (status, h(&headers, "content-type"), body.as_slice()),
+        (200, "text/plain; charset=utf-8", &b"Hello from doudou"[..])
+    );
+
+    // The generated client reads back each value, the redirect's location and the headers.
+    let (client, _) = recording_client();
+    let job = client.post_jobs("rebuild".into()).await.expect("accepted");
+    assert_eq!(job.0, Job { id: job.0.id, task: "rebuild".into() });
+    assert_eq!(client.people(7).await.expect("redirect").location(), "/users/7");
+    let avatar = client.get_avatar(7).await.expect("avatar");
+    assert_eq!(
+        avatar.headers,
+        Caching { cache_control: "public, max-age=3600".into(), etag: "\"avatar-7\"".into() }
+    );
+    assert!(avatar.value.bytes().starts_with(b"<svg"));
+    assert_eq!(client.get_motd().await.expect("motd").as_str(), "Hello from doudou");
+
+    let doc = helloworld_openapi();
+    let paths = &doc["paths"];
+    assert!(paths["/jobs"]["post"]["responses"]["202"]["content"]["application/json"].is_object());
+    assert_eq!(paths["/people/{id}"]["get"]["responses"]["301"]["headers"]["Location"]["required"], true);
+    let avatar = &paths["/users/{id}/avatar"]["get"]["responses"]["200"];
+    assert_eq!(avatar["content"]["image/svg+xml"]["schema"], json!({ "type": "string", "format": "binary" }));
+    assert_eq!(avatar["headers"]["cache-control"]["schema"]["type"], "string");
+    assert_eq!(avatar["headers"]["etag"]["required"], true);
+    assert!(paths["/motd"]["get"]["responses"]["200"]["content"]["text/plain"].is_object());
+}
+
+#[tokio::test]
+async fn a_cookie_set_by_one_call_is_read_by_a_cookie_parameter() {
+    let form = http::Request::post("/sign/in")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::full("username=ann+lee&password=pw"))
+        .expect("req");
+    let (status, headers, _) = send(form).await;
+    assert_eq!(status, 204);
+    let cookie = headers["set-cookie"].to_str().expect("text");
+    assert_eq!(cookie, "session=ann%20lee; Path=/; Secure; HttpOnly; SameSite=Lax");
+
+    // The cookie as a browser sends it back, beside the tenant headers.
+    let req = get("/tenant")
+        .header("x-tenant", "acme")
+        .header("accept-language", "fr")
+        .header("cookie", "theme=dark; session=ann%20lee")
+        .body(Body::empty())
+        .expect("req");
+    let (status, _, body) = send(req).await;
+    let view: TenantView = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(status, 200);
+    assert_eq!(
+        view,
+        TenantView { tenant: "acme".into(), language: Some("fr".into()), session: Some("ann lee".into()) }
+    );
+
+    // A required header that is missing is named as a header.
+    let (status, _, body) = send(get("/tenant").body(Body::empty()).expect("req")).await;
+    let body: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!((status, body["message"].as_str()), (400, Some("missing header `x-tenant`")));
+
+    // Through the client: the sign-in's cookie comes back typed; the header and cookie
+    // parameters are sent as such.
+    let (client, sent) = recording_client();
+    let session = client.sign_in("ann lee".into(), "pw".into()).await.expect("signed in");
+    assert_eq!(
+        (session.headers.set_cookie[0].name(), session.headers.set_cookie[0].value()),
+        ("session", "ann lee".into())
+    );
+    let view = client.get_tenant("acme".into(), None, Some("ann lee".into())).await.expect("tenant");
+    assert_eq!(view.session.as_deref(), Some("ann lee"));
+    // A value a header cannot hold as text fails the call before it is sent.
+    let refused = client.get_tenant("Zoë".into(), None, None).await.expect_err("not sent");
+    assert!(refused.message().contains("header `x-tenant`"), "{refused}");
+    let sent = sent.lock().expect("sent");
+    assert_eq!(sent.len(), 2, "the refused call was not sent");
+    let (_, target, _, _, headers) = &sent[1];
+    assert_eq!(
+        (target.as_str(), h(headers, "x-tenant"), h(headers, "cookie")),
+        ("http://in-memory/tenant", "acme", "session=ann%20lee")
+    );
+    assert!(!headers.contains_key("accept-language"), "None is not sent");
+    drop(sent);
+
+    let doc = helloworld_openapi();
+    let params = doc["paths"]["/tenant"]["get"]["parameters"].as_array().cloned().unwrap_or_default();
+    let place = |name: &str| {
+        params.iter().find(|p| p["name"] == name).map(|p| (p["in"].clone(), p["required"].clone()))
+    };
+    assert_eq!(place("x-tenant"), Some((json!("header"), json!(true))));
+    assert_eq!(place("accept-language"), Some((json!("header"), json!(false))));
+    assert_eq!(place("session"), Some((json!("cookie"), json!(false))));
+    let sign_in = &doc["paths"]["/sign/in"]["post"]["responses"]["204"];
+    assert!(sign_in["headers"]["set-cookie"].is_object(), "{sign_in}");
+}
+
+#[tokio::test]
+async fn an_extractor_of_the_services_own_authenticates_and_is_in_the_document() {
+    let (status, _, body) = send(get("/me").body(Body::empty()).expect("req")).await;
+    let body: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(status, 401, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("Authorization: Bearer")), "{body}");
+    let (status, _, body) =
+        send(get("/me").header("authorization", "Bearer demo-ann").body(Body::empty()).expect("req")).await;
+    assert_eq!((status, body.as_slice()), (200, &b"\"ann\""[..]));
+
+    // The client sends the caller it is given, or the credentials it was given once.
+    let (client, _) = recording_client();
+    assert_eq!(client.get_me(Caller::named("bo")).await.expect("me"), "bo");
+    let (client, sent) = recording_client_with(|c| c.bearer("demo-cy").expect("a token"));
+    assert_eq!(client.get_user(1).await.expect("user").id, 1);
+    assert_eq!(client.get_me(Caller::named("bo")).await.expect("me"), "bo", "the parameter's own wins");
+    assert_eq!(sent.lock().expect("sent")[0].4["authorization"], "Bearer demo-cy");
+    // A caller whose token cannot be sent fails the call: the client's own token does not go
+    // in its place.
+    let refused = client.get_me(Caller::named("line\nbreak")).await.expect_err("not sent");
+    assert_eq!((refused.status().as_u16(), sent.lock().expect("sent").len()), (400, 2), "{refused}");
+    let refused = doudou::Client::new("http://in-memory").bearer("line\nbreak").expect_err("not a header");
+    assert!(refused.message().contains("authorization"), "{refused}");
+
+    let doc = helloworld_openapi();
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearerAuth"],
+        json!({ "type": "http", "scheme": "bearer", "bearerFormat": "demo-<name>" })
+    );
+    let me = &doc["paths"]["/me"]["get"];
+    assert_eq!(me["security"], json!([{ "bearerAuth": [] }]));
+    assert!(me["responses"]["401"].is_object(), "{me}");
+    assert!(doc["paths"]["/user"]["get"].get("security").is_none());
+}
+
+#[tokio::test]
+async fn the_client_sends_post_scalars_as_a_form_body_and_get_scalars_in_the_query() {
+    let (client, sent) = recording_client();
+    client.sign_up("ann".into(), "broken & lost".into(), Some(30)).await.expect("signed up");
+    client.get_user(7).await.expect("user");
+    client.create_user(new_user("eve@example.org")).await.expect("created");
+    let sent = sent.lock().expect("sent").clone();
+    let (method, target, content_type, body, _) = &sent[0];
+    assert_eq!((method.as_str(), target.as_str()), ("POST", "http://in-memory/sign/up"), "no query string");
+    assert_eq!(content_type.as_deref(), Some("application/x-www-form-urlencoded"));
+    assert_eq!(String::from_utf8_lossy(body), "username=ann&password=broken+%26+lost&age=30");
+    assert_eq!(sent[1].1, "http://in-memory/user?id=7");
+    assert_eq!(sent[2].2.as_deref(), Some("application/json"), "a JSON body stays JSON");
+
+    let doc = helloworld_openapi();
+    let sign_up = &doc["paths"]["/sign/up"]["post"];
+    assert!(sign_up.get("parameters").is_none(), "{sign_up}");
+    let form = &sign_up["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"];
+    assert_eq!(form["required"], json!(["username", "password"]));
+    assert_eq!(form["properties"]["age"]["type"], "integer");
+    // The server still takes them from the query string, as go-doudou's does.
+    let (status, _, _) =
+        send(http::Request::post("/sign/up?username=bo&password=x").body(Body::empty()).expect("req")).await;
+    assert_eq!(status, 200);
+}
