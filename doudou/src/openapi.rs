@@ -73,6 +73,7 @@ impl ApiBuilder {
             op,
             params: Vec::new(),
             scalars: Vec::new(),
+            empty_is_absent: Vec::new(),
             form: None,
             scalars_in_body: false,
             security: Map::new(),
@@ -97,6 +98,9 @@ impl ApiBuilder {
         let mut doc = json!({
             "openapi": "3.0.3",
             "info": { "title": self.title, "version": self.version },
+            // The paths carry the route root path: the server is the origin the document is read
+            // from.
+            "servers": [{ "url": "/" }],
             "tags": self.tags,
             "paths": paths,
             "components": { "schemas": schemas },
@@ -105,6 +109,7 @@ impl ApiBuilder {
             doc["components"]["securitySchemes"] = Value::Object(self.security_schemes);
         }
         bound_integers(&mut doc);
+        tidy_schemas(&mut doc);
         doc
     }
 
@@ -133,11 +138,62 @@ fn bound_integers(value: &mut Value) {
                 map.entry("minimum").or_insert_with(|| number(min));
                 map.entry("maximum").or_insert_with(|| number(max));
             }
+            // schemars writes an integer's bounds as floats (`"minimum": 0.0`): as integers.
+            if map.get("type").and_then(Value::as_str) == Some("integer") {
+                for bound in ["minimum", "maximum"] {
+                    if let Some(float) = map.get(bound).and_then(Value::as_f64).filter(|f| f.fract() == 0.0) {
+                        if map[bound].is_f64() && float.abs() < 9.0e15 {
+                            map.insert(bound.into(), json!(float as i64));
+                        }
+                    }
+                }
+            }
             map.values_mut().for_each(bound_integers);
         }
         Value::Array(items) => items.iter_mut().for_each(bound_integers),
         _ => {}
     }
+}
+
+/// What OpenAPI 3.0 readers need of schemars' output: a `$ref` with siblings (an `Option` of a
+/// model is `{"$ref", "nullable": true}`, whose `nullable` 3.0 says to ignore) becomes an
+/// `allOf` of the reference; a `oneOf` of objects each tagged by the same single-valued
+/// property (serde's `#[serde(tag = "...")]` enums) gets its `discriminator`.
+fn tidy_schemas(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.len() > 1 && !map.contains_key("allOf") {
+                if let Some(reference) = map.remove("$ref") {
+                    map.insert("allOf".into(), json!([{ "$ref": reference }]));
+                }
+            }
+            if let Some(tag) = map.get("oneOf").and_then(common_tag) {
+                map.entry("discriminator").or_insert_with(|| json!({ "propertyName": tag }));
+            }
+            map.values_mut().for_each(tidy_schemas);
+        }
+        Value::Array(items) => items.iter_mut().for_each(tidy_schemas),
+        _ => {}
+    }
+}
+
+/// The property every alternative of `alternatives` requires with one string value, if any.
+fn common_tag(alternatives: &Value) -> Option<String> {
+    let alternatives = alternatives.as_array().filter(|a| a.len() > 1)?;
+    let tags_of = |alternative: &Value| -> Vec<String> {
+        let required = alternative["required"].as_array().cloned().unwrap_or_default();
+        required
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|name| {
+                let values = &alternative["properties"][*name]["enum"];
+                values.as_array().is_some_and(|v| v.len() == 1 && v[0].is_string())
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let first = tags_of(&alternatives[0]);
+    first.into_iter().find(|tag| alternatives[1..].iter().all(|a| tags_of(a).contains(tag)))
 }
 
 fn number(n: i128) -> Value {
@@ -197,6 +253,8 @@ pub struct Operation<'a> {
     /// Scalars outside the path: query parameters, or fields of the multipart body when the
     /// operation uploads files (the runtime takes them from either).
     scalars: Vec<(String, Value, bool)>,
+    /// The scalars sent empty when absent (an optional number left blank in an HTML form).
+    empty_is_absent: Vec<String>,
     form: Option<(Map<String, Value>, Vec<String>)>,
     /// Whether the scalars outside the path are an urlencoded form body (a POST, PUT or PATCH
     /// without a JSON body) rather than the query string.
@@ -230,6 +288,14 @@ impl Operation<'_> {
             self.scalars.push((name.to_owned(), schema, required));
         } else {
             self.params.push(json!({ "name": name, "in": place, "required": required, "schema": schema }));
+        }
+    }
+
+    /// The optional scalar `name` (added before) may be sent empty, which is taken as absent:
+    /// in the query string, `allowEmptyValue`; in a form body, its schema takes `""` too.
+    pub(crate) fn empty_is_absent(&mut self, name: &str) {
+        if let Some(name) = self.scalars.iter().find(|(n, ..)| n == name).map(|(n, ..)| n.clone()) {
+            self.empty_is_absent.push(name);
         }
     }
 
@@ -413,6 +479,13 @@ impl Operation<'_> {
 impl Drop for Operation<'_> {
     fn drop(&mut self) {
         let mut op = std::mem::take(&mut self.op);
+        let blank_ok = std::mem::take(&mut self.empty_is_absent);
+        let in_body = self.scalars_in_body || self.form.is_some();
+        for (name, schema, _) in &mut self.scalars {
+            if in_body && blank_ok.contains(name) {
+                *schema = json!({ "anyOf": [schema.take(), { "type": "string", "maxLength": 0 }] });
+            }
+        }
         if self.scalars_in_body && self.form.is_none() && !self.scalars.is_empty() {
             let mut props = Map::new();
             let mut required = Vec::new();
@@ -447,7 +520,11 @@ impl Drop for Operation<'_> {
                 }
                 None => self
                     .params
-                    .push(json!({ "name": name, "in": "query", "required": required, "schema": schema })),
+                    .push(if blank_ok.contains(&name) {
+                        json!({ "name": name, "in": "query", "required": required, "allowEmptyValue": true, "schema": schema })
+                    } else {
+                        json!({ "name": name, "in": "query", "required": required, "schema": schema })
+                    }),
             }
         }
         if !self.params.is_empty() {

@@ -127,6 +127,11 @@ impl FromRequest for Option<UploadFile> {
 
     fn from_request(req: &mut Request, name: &str) -> Result<Self, Error> {
         let mut files = req.take_files(name);
+        if files.is_empty() {
+            if let Some(e) = req.sent_as_text(name) {
+                return Err(e);
+            }
+        }
         if files.len() > 1 {
             return Err(Error::bad_request(format!("expected one file `{name}`, got {}", files.len())));
         }
@@ -147,7 +152,11 @@ impl FromRequest for Vec<UploadFile> {
     type Slot = Files;
 
     fn from_request(req: &mut Request, name: &str) -> Result<Self, Error> {
-        Ok(req.take_files(name))
+        let files = req.take_files(name);
+        match req.sent_as_text(name) {
+            Some(e) if files.is_empty() => Err(e),
+            _ => Ok(files),
+        }
     }
 
     fn describe(op: &mut Operation<'_>, name: &str) {

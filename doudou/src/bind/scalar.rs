@@ -114,23 +114,28 @@ wide_integers! {
 }
 
 macro_rules! floats {
-    ($($t:ty => $format:literal, $expected:literal;)*) => {$(
+    ($($t:ty => $format:literal, $limit:expr, $expected:literal;)*) => {$(
         impl FromParam for $t {
             const EXPECTED: &'static str = $expected;
             // Rust parses "inf", "NaN" and "1e400" (as infinity); JSON has no such numbers, so the
-            // answer would carry `null` and break the client.
+            // answer would carry `null` and break the client. A value past the stated limit is
+            // refused even where it would round down to the type's largest (`3.4028236e38` is
+            // an `f32::MAX`), so that the document's bounds are exactly what binds.
             fn from_param(value: &str) -> Option<Self> {
+                value.parse::<f64>().ok().filter(|v| v.is_finite() && v.abs() <= $limit)?;
                 value.parse::<$t>().ok().filter(|v| v.is_finite())
             }
             fn schema() -> Value {
-                json!({ "type": "number", "format": $format, "minimum": <$t>::MIN, "maximum": <$t>::MAX })
+                json!({ "type": "number", "format": $format, "minimum": -($limit), "maximum": $limit })
             }
         }
     )*};
 }
+// The limits are the types' largest values as their `Display` writes them, so that what the
+// generated client sends is within them.
 floats! {
-    f32 => "float", "a finite number within ±3.4028235e38";
-    f64 => "double", "a finite number within ±1.7976931348623157e308";
+    f32 => "float", 3.4028235e38_f64, "a finite number within ±3.4028235e38";
+    f64 => "double", f64::MAX, "a finite number within ±1.7976931348623157e308";
 }
 
 impl FromParam for bool {
@@ -190,11 +195,21 @@ fn parse_one<T: FromParam>(name: &str, value: &str) -> Result<T, Error> {
     })
 }
 
+/// A single-valued parameter given more than once (`?flag=true&flag=false`): which one was
+/// meant is anyone's guess, so neither is taken.
+fn given_twice(name: &str) -> Error {
+    Error::bad_request(format!("parameter `{name}` was given more than once; it takes one value"))
+}
+
 impl<T: FromParam> FromValues for T {
     fn from_values<'a>(name: &str, mut values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
+        let value = match values.next() {
+            Some(v) => parse_one(name, &v)?,
+            None => return Err(Error::bad_request(format!("missing parameter `{name}`"))),
+        };
         match values.next() {
-            Some(v) => parse_one(name, &v),
-            None => Err(Error::bad_request(format!("missing parameter `{name}`"))),
+            Some(_) => Err(given_twice(name)),
+            None => Ok(value),
         }
     }
 }
@@ -208,9 +223,19 @@ impl<T: FromParam> Values for T {
     }
 }
 
+/// An empty value of an optional scalar is `None` unless the type takes the empty text (a
+/// `String` is `Some("")`): an HTML form sends `limit=` for an input left blank.
 impl<T: FromParam> FromValues for Option<T> {
     fn from_values<'a>(name: &str, mut values: impl Iterator<Item = Cow<'a, str>>) -> Result<Self, Error> {
-        values.next().map(|v| parse_one(name, &v)).transpose()
+        let value = match values.next() {
+            Some(v) if v.is_empty() => T::from_param(""),
+            Some(v) => Some(parse_one(name, &v)?),
+            None => return Ok(None),
+        };
+        match values.next() {
+            Some(_) => Err(given_twice(name)),
+            None => Ok(value),
+        }
     }
 }
 
@@ -272,7 +297,7 @@ impl<V: Values> Binder for Scalar<V> {
 
     fn bind(&self, req: &mut Request) -> Result<V, Error> {
         match self.place {
-            Place::Query => req.bind_values(self.name),
+            Place::Query => req.bind_values(self.name).map_err(|e| req.sent_as_file(self.name).unwrap_or(e)),
             Place::Path => {
                 V::from_values(self.name, req.path_value(self.name).map(Cow::Borrowed).into_iter())
             }
@@ -289,6 +314,9 @@ impl<V: Values> Binder for Scalar<V> {
             Place::Cookie => "cookie",
         };
         op.scalar(self.name, place, V::One::schema(), V::REQUIRED, V::MULTIPLE);
+        if !V::REQUIRED && !V::MULTIPLE && V::One::from_param("").is_none() {
+            op.empty_is_absent(self.name);
+        }
     }
 
     fn send(&self, value: V, call: &mut Call<'_>) {
@@ -327,6 +355,9 @@ mod tests {
             assert!(bind::<f64>(&[bad]).is_err(), "{bad}");
         }
         assert!(bind::<f32>(&["1e39"]).is_err());
+        assert!(bind::<f32>(&["3.402823466385289e38"]).is_ok(), "f32::MAX as an f64 writes it");
+        assert!(bind::<f32>(&["3.4028235e38"]).is_ok(), "f32::MAX as it displays");
+        assert!(bind::<f32>(&["3.40282351e38"]).is_err(), "past the stated maximum, though it rounds to it");
         assert_eq!(bind::<f32>(&["1.5"]).ok(), Some(1.5));
         let err = bind::<i8>(&["200"]).expect_err("out of range");
         assert_eq!(
@@ -339,6 +370,14 @@ mod tests {
     fn options_and_vecs_take_any_number() {
         assert_eq!(bind::<Vec<u64>>(&["7", "8"]).ok(), Some(vec![7, 8]));
         assert_eq!(bind::<Option<u64>>(&[]).ok(), Some(None));
+        assert_eq!(bind::<Option<u64>>(&[""]).ok(), Some(None), "a blank form input");
+        assert_eq!(bind::<Option<String>>(&[""]).ok(), Some(Some(String::new())));
+        assert!(bind::<u64>(&[""]).is_err(), "a required one is still refused");
+        for twice in [bind::<bool>(&["true", "false"]).map(drop), bind::<Option<u64>>(&["1", "2"]).map(drop)]
+        {
+            let err = twice.expect_err("given twice");
+            assert_eq!(err.message(), "parameter `p` was given more than once; it takes one value");
+        }
         assert_eq!(bind::<u64>(&[]).expect_err("missing").message(), "missing parameter `p`");
         assert_eq!(bind::<bool>(&["1"]).ok(), Some(true));
     }

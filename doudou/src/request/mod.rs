@@ -108,9 +108,15 @@ impl Request {
                 Cow::Borrowed("")
             })
         });
-        let from_fields =
-            self.params.iter().filter(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_str()));
-        let bound = V::from_values(name, from_query.chain(from_form).chain(from_fields));
+        // Most requests have no form: their values come from the query string alone, without
+        // the chain's cost at each value (a single-valued parameter asks for a second one).
+        let bound = if form.is_empty() && self.params.is_empty() {
+            V::from_values(name, from_query)
+        } else {
+            let from_fields =
+                self.params.iter().filter(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_str()));
+            V::from_values(name, from_query.chain(from_form).chain(from_fields))
+        };
         if bad_encoding.get() {
             return Err(bad_percent_encoding(name));
         }
@@ -370,6 +376,10 @@ impl Request {
         if !self.is_multipart() {
             return None;
         }
+        // Files no file parameter took: a scalar's name is the wrong kind of part.
+        if let Some((name, _)) = self.files.iter().find(|(k, _)| known(k)) {
+            return Some(file_where_text_is_expected(name));
+        }
         let names = self.files.iter().map(|(k, _)| k).chain(self.params.iter().map(|(k, _)| k));
         names
             .filter(|name| !known(name))
@@ -379,6 +389,20 @@ impl Request {
                 ))
             })
             .next()
+    }
+
+    /// Why the scalar `name` did not bind, when it was sent as a file part.
+    pub(crate) fn sent_as_file(&self, name: &str) -> Option<Error> {
+        self.files.iter().any(|(k, _)| k == name).then(|| file_where_text_is_expected(name))
+    }
+
+    /// Why the file parameter `name` has no file, when it was sent as a text part.
+    pub(crate) fn sent_as_text(&self, name: &str) -> Option<Error> {
+        self.params.iter().any(|(k, _)| k == name).then(|| {
+            Error::bad_request(format!(
+                "the multipart field `{name}` is text, where the method takes a file: send it as a file part (Content-Disposition: form-data; name=\"{name}\"; filename=\"...\")"
+            ))
+        })
     }
 
     /// The JSON body for the parameter `name`: `None` when the request has none.
@@ -402,6 +426,12 @@ impl Request {
         }
         Ok(Some(body))
     }
+}
+
+fn file_where_text_is_expected(name: &str) -> Error {
+    Error::bad_request(format!(
+        "the multipart field `{name}` is a file, where the method takes a text value: send it without a filename"
+    ))
 }
 
 /// The forms a body can be sent as.
