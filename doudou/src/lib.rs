@@ -32,6 +32,9 @@ pub use bind::{
     PlainText, Raw, Redirect, SecurityScheme, SetCookie, Status, Text, WithHeaders,
 };
 pub use body::{FileDownload, UploadFile};
+/// The `chrono` crate (doudou's `chrono` feature): its date-times bind as parameters and cross the wire in models.
+#[cfg(feature = "chrono")]
+pub use chrono;
 pub use client::Client;
 pub use config::Config;
 pub use doudou_macros::{error, main, model, service, test};
@@ -46,8 +49,14 @@ pub use regex::Regex;
 pub use sd::{FixedProvider, ServiceProvider};
 pub use server::{serve, InMemory, Running, Server, StartError};
 pub use service::{BuildInfo, Route, Service, Verb};
+/// The `time` crate (doudou's `time` feature): its date-times and dates bind as parameters.
+#[cfg(feature = "time")]
+pub use time;
 pub use tokio;
 pub use tracing;
+/// The `uuid` crate (doudou's `uuid` feature, with `v4`): UUIDs bind as parameters and cross the wire in models.
+#[cfg(feature = "uuid")]
+pub use uuid;
 
 /// What generated code needs, under paths that do not depend on the user's dependencies.
 #[doc(hidden)]

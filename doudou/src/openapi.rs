@@ -157,8 +157,12 @@ fn bound_integers(value: &mut Value) {
 
 /// What OpenAPI 3.0 readers need of schemars' output: a `$ref` with siblings (an `Option` of a
 /// model is `{"$ref", "nullable": true}`, whose `nullable` 3.0 says to ignore) becomes an
-/// `allOf` of the reference; a `oneOf` of objects each tagged by the same single-valued
-/// property (serde's `#[serde(tag = "...")]` enums) gets its `discriminator`.
+/// `allOf` of the reference. Values that are data, not schemas (`default`, `example`, `enum`),
+/// are left alone, and a `properties` map is a map of schemas, not one.
+///
+/// No `discriminator` is added to serde's tagged enums: schemars writes their variants inline,
+/// and a discriminator without named variant schemas would point its readers at schemas named
+/// after the tag values.
 fn tidy_schemas(value: &mut Value) {
     match value {
         Value::Object(map) => {
@@ -167,33 +171,19 @@ fn tidy_schemas(value: &mut Value) {
                     map.insert("allOf".into(), json!([{ "$ref": reference }]));
                 }
             }
-            if let Some(tag) = map.get("oneOf").and_then(common_tag) {
-                map.entry("discriminator").or_insert_with(|| json!({ "propertyName": tag }));
+            for (key, child) in map.iter_mut() {
+                match key.as_str() {
+                    "default" | "example" | "examples" | "enum" | "const" => {}
+                    "properties" => {
+                        child.as_object_mut().into_iter().flat_map(|p| p.values_mut()).for_each(tidy_schemas)
+                    }
+                    _ => tidy_schemas(child),
+                }
             }
-            map.values_mut().for_each(tidy_schemas);
         }
         Value::Array(items) => items.iter_mut().for_each(tidy_schemas),
         _ => {}
     }
-}
-
-/// The property every alternative of `alternatives` requires with one string value, if any.
-fn common_tag(alternatives: &Value) -> Option<String> {
-    let alternatives = alternatives.as_array().filter(|a| a.len() > 1)?;
-    let tags_of = |alternative: &Value| -> Vec<String> {
-        let required = alternative["required"].as_array().cloned().unwrap_or_default();
-        required
-            .iter()
-            .filter_map(Value::as_str)
-            .filter(|name| {
-                let values = &alternative["properties"][*name]["enum"];
-                values.as_array().is_some_and(|v| v.len() == 1 && v[0].is_string())
-            })
-            .map(str::to_owned)
-            .collect()
-    };
-    let first = tags_of(&alternatives[0]);
-    first.into_iter().find(|tag| alternatives[1..].iter().all(|a| tags_of(a).contains(tag)))
 }
 
 fn number(n: i128) -> Value {

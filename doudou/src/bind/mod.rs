@@ -11,6 +11,7 @@
 mod answer;
 mod body;
 mod checked;
+mod dates;
 mod endpoint;
 mod head;
 mod headers;

@@ -297,7 +297,10 @@ impl<V: Values> Binder for Scalar<V> {
 
     fn bind(&self, req: &mut Request) -> Result<V, Error> {
         match self.place {
-            Place::Query => req.bind_values(self.name).map_err(|e| req.sent_as_file(self.name).unwrap_or(e)),
+            Place::Query => req.bind_values(self.name).map_err(|e| match req.sent_as_file(self.name) {
+                Some(kind) if e.message().starts_with("missing parameter") => kind,
+                _ => e,
+            }),
             Place::Path => {
                 V::from_values(self.name, req.path_value(self.name).map(Cow::Borrowed).into_iter())
             }
@@ -323,7 +326,20 @@ impl<V: Values> Binder for Scalar<V> {
         match self.place {
             Place::Path => value.each(|v| call.path(self.name, |out| v.write_param(out))),
             Place::Query => value.each(|v| call.query(self.name, |out| v.write_param(out))),
-            Place::Header => value.each(|v| call.header(self.name, |out| v.write_param(out))),
+            // One line, the values joined as OpenAPI's `simple` style writes them.
+            Place::Header => {
+                let mut first = true;
+                let mut line = String::new();
+                value.each(|v| {
+                    if !std::mem::take(&mut first) {
+                        line.push(',');
+                    }
+                    v.write_param(&mut line);
+                });
+                if !first {
+                    call.header(self.name, |out| out.push_str(&line));
+                }
+            }
             Place::Cookie => value.each(|v| call.cookie(self.name, |out| v.write_param(out))),
         }
     }

@@ -91,7 +91,7 @@ impl<'a> Call<'a> {
         let value = if crate::vocab::is_header_text(&text) { HeaderValue::try_from(text).ok() } else { None };
         match (header, value) {
             (Ok(header), Some(value)) => {
-                self.headers.append(header, value);
+                self.headers.insert(header, value);
             }
             _ => {
                 self.failed = Some(Error::bad_request(format!(
@@ -122,8 +122,10 @@ impl<'a> Call<'a> {
     /// host, are left out: this call has its own).
     pub(crate) fn headers(&mut self, headers: &HeaderMap) {
         use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, TRANSFER_ENCODING};
+        // A header the call's own parameters set is theirs: not sent twice.
+        let own: Vec<_> = self.headers.keys().cloned().collect();
         for (k, v) in headers {
-            if ![CONTENT_LENGTH, TRANSFER_ENCODING, HOST, CONTENT_TYPE].contains(k) {
+            if ![CONTENT_LENGTH, TRANSFER_ENCODING, HOST, CONTENT_TYPE].contains(k) && !own.contains(k) {
                 self.headers.append(k.clone(), v.clone());
             }
         }

@@ -143,10 +143,10 @@ impl Request {
 
     /// Binds the cookie parameter `name` from the `Cookie` headers, percent-decoded.
     pub(crate) fn bind_cookie<V: FromValues>(&self, name: &str) -> Result<V, Error> {
-        V::from_values(
-            name,
-            self.cookies().filter(|(k, _)| *k == name).map(|(_, v)| crate::vocab::decode_cookie_value(v)),
-        )
+        // A browser sends a name twice when the cookie was set for two paths, the most specific
+        // first: that one is the value.
+        let first = self.cookies().find(|(k, _)| *k == name);
+        V::from_values(name, first.map(|(_, v)| crate::vocab::decode_cookie_value(v)).into_iter())
     }
 
     /// The cookies the client sent, `name=value` pairs of its `Cookie` headers.
@@ -343,6 +343,14 @@ impl Request {
             }
             let name = field.name().unwrap_or_default().to_owned();
             match field.file_name().map(str::to_owned) {
+                // A file input left blank: no file, as a blank text input is no value.
+                Some(filename) if filename.is_empty() => {
+                    let bytes = field.bytes().await.map_err(bad)?;
+                    if !bytes.is_empty() {
+                        let file = UploadFile::new(filename, "application/octet-stream", bytes);
+                        self.files.push((name, file));
+                    }
+                }
                 Some(filename) => {
                     let content_type = field
                         .content_type()

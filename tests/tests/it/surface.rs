@@ -177,6 +177,17 @@ async fn a_cookie_set_by_one_call_is_read_by_a_cookie_parameter() {
         TenantView { tenant: "acme".into(), language: Some("fr".into()), session: Some("ann lee".into()) }
     );
 
+    // A cookie set for two paths comes twice, the most specific first: that one is taken.
+    let req = get("/tenant")
+        .header("x-tenant", "acme")
+        .header("cookie", "session=a; session=b")
+        .body(Body::empty());
+    let (status, _, body) = send(req.expect("req")).await;
+    assert_eq!(
+        (status, serde_json::from_slice::<Value>(&body).expect("JSON")["session"].clone()),
+        (200, json!("a"))
+    );
+
     // A required header that is missing is named as a header.
     let (status, _, body) = send(get("/tenant").body(Body::empty()).expect("req")).await;
     let body: Value = serde_json::from_slice(&body).expect("JSON");
@@ -288,10 +299,21 @@ pub(crate) enum Shape {
     Square { side: u32 },
 }
 
+/// A field whose wire name is `$ref`, which is data, not a reference.
+#[doudou::model]
+pub(crate) struct Pointer {
+    #[serde(rename = "$ref")]
+    pub(crate) target: String,
+    pub(crate) note: Option<String>,
+}
+
 #[doudou::service]
 pub(crate) trait Shapes {
     /// The shape of `id`, if there is one.
     async fn get_shape(&self, id: u64) -> Result<Option<Shape>, doudou::Error>;
+
+    /// A pointer.
+    async fn get_pointer(&self) -> Result<Pointer, doudou::Error>;
 }
 
 #[tokio::test]
@@ -302,13 +324,14 @@ async fn the_document_says_what_openapi_3_0_readers_need() {
     // `nullable` beside a `$ref` is ignored by 3.0 readers: the reference is in an `allOf`.
     assert_eq!(answer, &json!({ "allOf": [{ "$ref": "#/components/schemas/Shape" }], "nullable": true }));
     let shape = &doc["components"]["schemas"]["Shape"];
-    assert_eq!(shape["discriminator"], json!({ "propertyName": "kind" }), "{shape}");
     let radius = &shape["oneOf"][0]["properties"]["radius"];
     assert_eq!(
         (radius["minimum"].as_u64(), radius["maximum"].as_u64()),
         (Some(0), Some(u64::from(u32::MAX)))
     );
     assert!(radius["minimum"].is_u64(), "an integer's bound is an integer: {radius}");
+    let pointer = &doc["components"]["schemas"]["Pointer"]["properties"];
+    assert_eq!(pointer["$ref"]["type"], "string", "a property named $ref stays: {pointer}");
 }
 
 #[tokio::test]
@@ -361,4 +384,90 @@ async fn a_single_valued_parameter_given_twice_is_refused_and_a_list_takes_both(
     let (status, _, body) = send(get("/greet?name=a&tags=x&tags=y").body(Body::empty()).expect("req")).await;
     let body: Value = serde_json::from_slice(&body).expect("JSON");
     assert_eq!(status, 200, "{body}");
+}
+
+/// A booking: dates, times and ids of the crates doudou's features bring.
+#[doudou::model]
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Booking {
+    pub(crate) id: doudou::uuid::Uuid,
+    pub(crate) at: doudou::chrono::DateTime<doudou::chrono::Utc>,
+    pub(crate) day: doudou::chrono::NaiveDate,
+    /// `time` has no schema of its own: described as the string it is written as.
+    #[serde(with = "doudou::time::serde::rfc3339")]
+    #[schemars(with = "String")]
+    pub(crate) confirmed: doudou::time::OffsetDateTime,
+}
+
+#[doudou::service]
+pub(crate) trait Bookings {
+    async fn get_booking(
+        &self,
+        id: doudou::uuid::Uuid,
+        at: doudou::chrono::DateTime<doudou::chrono::Utc>,
+        day: doudou::chrono::NaiveDate,
+        confirmed: doudou::time::OffsetDateTime,
+        on: Option<doudou::time::Date>,
+    ) -> Result<Booking, doudou::Error>;
+}
+
+struct Desk;
+
+impl Bookings for Desk {
+    async fn get_booking(
+        &self,
+        id: doudou::uuid::Uuid,
+        at: doudou::chrono::DateTime<doudou::chrono::Utc>,
+        day: doudou::chrono::NaiveDate,
+        confirmed: doudou::time::OffsetDateTime,
+        on: Option<doudou::time::Date>,
+    ) -> Result<Booking, doudou::Error> {
+        let day = on.map_or(day, |on| day.with_year(on.year()).unwrap_or(day));
+        Ok(Booking { id, at, day, confirmed })
+    }
+}
+
+use doudou::chrono::Datelike as _;
+
+#[tokio::test]
+async fn dates_times_and_uuids_bind_cross_the_wire_and_are_described() {
+    let desk =
+        Server::new().service(BookingsServer::new(Desk)).into_service(Config::defaults()).expect("routes");
+    let target = "/booking?id=67e55044-10b1-426f-9247-bb680e5fe0c8&at=2026-12-08T11:00:00%2B01:00&day=2026-12-08&confirmed=2026-12-01T09:30:00Z";
+    let resp = desk.call(get(target).body(Body::empty()).expect("req")).await;
+    let (status, body) = (resp.status(), resp.into_body().collect().await.expect("body").to_bytes());
+    let body: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["at"], "2026-12-08T10:00:00Z", "converted to UTC");
+    assert_eq!((&body["day"], &body["confirmed"]), (&json!("2026-12-08"), &json!("2026-12-01T09:30:00Z")));
+    let resp =
+        desk.call(get("/booking?id=nope&at=x&day=y&confirmed=z").body(Body::empty()).expect("req")).await;
+    let body: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.expect("body").to_bytes()).expect("JSON");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("expected a UUID")), "{body}");
+    // A date is exactly YYYY-MM-DD, as everything else binds exactly as sent.
+    for loose in ["2026-1-8", "%202026-12-08", "%2B2026-12-08"] {
+        let target = format!("/booking?id=67e55044-10b1-426f-9247-bb680e5fe0c8&at=2026-12-08T10:00:00Z&day={loose}&confirmed=2026-12-01T09:30:00Z");
+        let resp = desk.call(get(&target).body(Body::empty()).expect("req")).await;
+        assert_eq!(resp.status(), 400, "{loose}");
+    }
+
+    let client = BookingsClient::with_client(doudou::Client::new("http://desk").transport(desk));
+    let at = doudou::chrono::DateTime::parse_from_rfc3339("2026-12-08T10:00:00Z").expect("at").to_utc();
+    let day = doudou::chrono::NaiveDate::from_ymd_opt(2026, 12, 8).expect("day");
+    let confirmed = doudou::time::OffsetDateTime::from_unix_timestamp(1_796_000_000).expect("time");
+    let on = doudou::time::Date::from_calendar_date(2027, doudou::time::Month::January, 2).expect("date");
+    let id = doudou::uuid::Uuid::new_v4();
+    let booking = client.get_booking(id, at, day, confirmed, Some(on)).await.expect("booking");
+    assert_eq!(booking, Booking { id, at, day: day.with_year(2027).expect("2027"), confirmed });
+
+    let doc = bookings_openapi();
+    let params = doc["paths"]["/booking"]["get"]["parameters"].as_array().cloned().unwrap_or_default();
+    let format =
+        |name: &str| params.iter().find(|p| p["name"] == name).map(|p| p["schema"]["format"].clone());
+    assert_eq!(format("id"), Some(json!("uuid")));
+    assert_eq!(format("at"), Some(json!("date-time")));
+    assert_eq!(format("on"), Some(json!("date")));
+    let booking = &doc["components"]["schemas"]["Booking"]["properties"];
+    assert_eq!((&booking["id"]["format"], &booking["at"]["format"]), (&json!("uuid"), &json!("date-time")));
 }
