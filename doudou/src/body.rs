@@ -289,3 +289,21 @@ mod tests {
         }
     }
 }
+
+thread_local! {
+    /// Whether the connection whose task is running on this thread is draining (the server is
+    /// shutting down): set by the connection around each poll, read by bodies that would run
+    /// forever otherwise (an event stream ends then, cleanly, rather than being cut at the
+    /// grace timeout).
+    static DRAINING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the connection polling this body is draining.
+pub(crate) fn connection_draining() -> bool {
+    DRAINING.with(std::cell::Cell::get)
+}
+
+/// Marks the connection about to be polled on this thread as draining or not.
+pub(crate) fn set_connection_draining(draining: bool) {
+    DRAINING.with(|d| d.set(draining));
+}

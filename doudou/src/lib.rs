@@ -28,8 +28,9 @@ mod validate;
 mod vocab;
 
 pub use bind::{
-    Answer, Bearer, Created, FromHead, FromParam, Head, HeadDoc, Html, MediaType, Model, OctetStream,
-    PlainText, Raw, Redirect, SecurityScheme, SetCookie, Status, Text, WithHeaders,
+    Answer, Bearer, Created, Event, EventStream, FromHead, FromParam, Head, HeadDoc, Html, LastEventId,
+    MediaType, Model, OctetStream, PlainText, Raw, Redirect, SecurityScheme, SetCookie, Status, Text,
+    WithHeaders,
 };
 pub use body::{FileDownload, UploadFile};
 /// The `chrono` crate (doudou's `chrono` feature): its date-times bind as parameters and cross the wire in models.

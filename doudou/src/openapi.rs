@@ -202,17 +202,31 @@ pub struct Success {
     pub(crate) status: u16,
     pub(crate) description: String,
     pub(crate) content: Option<(String, Value)>,
+    /// Extensions (`x-...`) of the body's media type object.
+    pub(crate) media_extensions: Map<String, Value>,
     pub(crate) headers: Map<String, Value>,
 }
 
 impl Success {
     pub(crate) fn new(status: u16, description: impl Into<String>) -> Self {
-        Self { status, description: description.into(), content: None, headers: Map::new() }
+        Self {
+            status,
+            description: description.into(),
+            content: None,
+            media_extensions: Map::new(),
+            headers: Map::new(),
+        }
     }
 
     /// With a body of `media`, described by `schema`.
     pub(crate) fn content(mut self, media: impl Into<String>, schema: Value) -> Self {
         self.content = Some((media.into(), schema));
+        self
+    }
+
+    /// With the extension `key` (an `x-` name) on the body's media type.
+    pub(crate) fn media_extension(mut self, key: &str, value: Value) -> Self {
+        self.media_extensions.insert(key.to_owned(), value);
         self
     }
 
@@ -337,7 +351,9 @@ impl Operation<'_> {
     pub(crate) fn success(&mut self, success: Success) {
         let mut response = json!({ "description": success.description });
         if let Some((media, schema)) = success.content {
-            response["content"] = json!({ media: { "schema": schema } });
+            let mut media_type = success.media_extensions;
+            media_type.insert("schema".into(), schema);
+            response["content"] = json!({ media: media_type });
         }
         if !success.headers.is_empty() {
             response["headers"] = Value::Object(success.headers);

@@ -596,6 +596,8 @@ mod book {
     mod services {}
     #[doc = include_str!("../../docs/src/client.md")]
     mod client {}
+    #[doc = include_str!("../../docs/src/streaming.md")]
+    mod streaming {}
     #[doc = include_str!("../../docs/src/testing.md")]
     mod testing {}
     #[doc = include_str!("../../docs/src/configuration.md")]

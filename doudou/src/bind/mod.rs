@@ -13,6 +13,7 @@ mod body;
 mod checked;
 mod dates;
 mod endpoint;
+mod events;
 mod head;
 mod headers;
 mod responses;
@@ -25,6 +26,7 @@ pub use answer::Answer;
 pub use body::{Extract, FromRequest, JsonBody};
 pub use checked::{checked, Checked};
 pub use endpoint::{call, returns, Endpoint, Handler, Method, Operations};
+pub use events::{Event, EventStream, LastEventId};
 pub use head::{Bearer, FromHead, Head, HeadDoc, SecurityScheme};
 pub use responses::{
     Created, Html, MediaType, OctetStream, PlainText, Raw, Redirect, SetCookie, Status, Text, WithHeaders,

@@ -107,7 +107,14 @@ pub(crate) fn serve(
                     _ => {}
                 }
             }
-            conn.as_mut().poll(cx).map(|_| ())
+            if !draining {
+                return conn.as_mut().poll(cx).map(|_| ());
+            }
+            // A draining connection tells the bodies it polls, so that an endless stream ends.
+            crate::body::set_connection_draining(true);
+            let polled = conn.as_mut().poll(cx).map(|_| ());
+            crate::body::set_connection_draining(false);
+            polled
         })
         .await;
     });

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use doudou::{
-    Created, Error, FileDownload, FromHead, Head, HeadDoc, HeaderMap, Raw, Redirect, SecurityScheme,
-    SetCookie, Status, StatusCode, Text, UploadFile, WithHeaders,
+    Created, Error, Event, EventStream, FileDownload, FromHead, Head, HeadDoc, HeaderMap, LastEventId, Raw,
+    Redirect, SecurityScheme, SetCookie, Status, StatusCode, Text, UploadFile, WithHeaders,
 };
 
 /// A user.
@@ -194,6 +194,14 @@ pub struct Job {
     pub task: String,
 }
 
+/// One tick of the ticker.
+#[doudou::model]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tick {
+    /// Its number, from 1; also the event's id.
+    pub n: u64,
+}
+
 /// What a tenant-scoped call saw of its headers.
 #[doudou::model]
 #[derive(Debug, Clone, PartialEq)]
@@ -373,6 +381,16 @@ pub trait Helloworld {
     /// Who calls: needs `Authorization: Bearer demo-<name>` (401 otherwise).
     async fn get_me(&self, caller: Caller) -> Result<String, Error>;
 
+    /// Server-Sent Events: `count` ticks (default 10, at most 100,000), one every `every_ms`
+    /// milliseconds (default 1,000, at most 60,000), each named `tick` with its number as id;
+    /// a client that reconnects with `Last-Event-ID: 7` gets 8 and on.
+    async fn get_ticks(
+        &self,
+        count: Option<u64>,
+        every_ms: Option<u64>,
+        last: LastEventId,
+    ) -> Result<EventStream<Tick>, Error>;
+
     /// Find a user: `GET /users/7`; 404 (code 40401) for 0 and ids past 1000 that were not
     /// created.
     #[get("/users/{id}")]
@@ -456,6 +474,31 @@ impl Helloworld for Hello {
 
     async fn get_me(&self, caller: Caller) -> Result<String, Error> {
         Ok(caller.name)
+    }
+
+    async fn get_ticks(
+        &self,
+        count: Option<u64>,
+        every_ms: Option<u64>,
+        last: LastEventId,
+    ) -> Result<EventStream<Tick>, Error> {
+        let count = count.unwrap_or(10).min(100_000);
+        let every = Duration::from_millis(every_ms.unwrap_or(1000).min(60_000));
+        let after = match last.0.as_deref().map(str::parse::<u64>) {
+            None => 0,
+            Some(Ok(n)) => n,
+            Some(Err(_)) => return Err(Error::bad_request("Last-Event-ID is a tick's number")),
+        };
+        let ticks = futures_util::stream::unfold(after + 1, move |n| async move {
+            if n > count {
+                return None;
+            }
+            if !every.is_zero() {
+                tokio::time::sleep(every).await;
+            }
+            Some((Event::new(Tick { n }).id(n.to_string()).name("tick"), n + 1))
+        });
+        Ok(EventStream::new(ticks))
     }
 
     async fn create_user(&self, user: NewUser) -> Result<Created<User>, UserError> {

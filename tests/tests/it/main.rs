@@ -17,5 +17,6 @@ mod prometheus;
 mod promsd;
 mod resilience;
 mod startup;
+mod streams;
 mod surface;
 mod tracing;
