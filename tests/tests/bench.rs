@@ -144,6 +144,22 @@ fn the_client_script_compares_the_generated_client_with_hyper() {
 }
 
 #[test]
+fn the_sse_script_reads_every_event_from_both_servers() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Debug builds and a short stream: this checks the script (it refuses a short count), it
+    // measures nothing.
+    let text = run_script("sse.sh", &["20000", "1"]);
+    for pair in ["axum <- read", "doudou <- read", "doudou <- client"] {
+        let row =
+            text.lines().find(|l| l.starts_with(pair)).unwrap_or_else(|| panic!("no {pair} row in:\n{text}"));
+        let per_second: f64 =
+            row[pair.len()..].split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("events/s");
+        assert!(per_second > 0.0, "{row}");
+    }
+    assert!(text.contains("server resident memory growth: doudou"), "{text}");
+}
+
+#[test]
 fn the_callgrind_script_counts_instructions_per_request() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     tool("valgrind");

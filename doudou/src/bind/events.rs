@@ -9,7 +9,6 @@
 //! server shuts down, the stream ends cleanly at once rather than at `GDD_GRACE_TIMEOUT`.
 
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 use std::future::Future as _;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -208,22 +207,32 @@ impl<T> Encoder<T> {
     }
 }
 
-/// One event as its lines.
-fn encode<T: Serialize>(event: &Event<T>) -> Result<Bytes, Error> {
-    let data = serde_json::to_string(&event.data)
-        .map_err(|e| Error::internal(format!("cannot encode an event as JSON: {e}")))?;
-    let mut out = String::with_capacity(data.len() + 32);
-    if let Some(id) = &event.id {
-        let _ = writeln!(out, "id: {id}");
-    }
-    if let Some(name) = &event.name {
-        let _ = writeln!(out, "event: {name}");
-    }
-    if let Some(retry) = event.retry {
-        let _ = writeln!(out, "retry: {}", retry.as_millis());
-    }
-    let _ = write!(out, "data: {data}\n\n");
-    Ok(Bytes::from(out))
+/// The most bytes of events sent as one chunk.
+const BATCH: usize = 16 * 1024;
+
+/// Appends one event, as its lines, to `out`.
+fn encode<T: Serialize>(event: &Event<T>, out: &mut Vec<u8>) -> Result<(), Error> {
+    use std::io::Write as _;
+    let mark = out.len();
+    let mut lines = || -> std::io::Result<()> {
+        if let Some(id) = &event.id {
+            writeln!(out, "id: {id}")?;
+        }
+        if let Some(name) = &event.name {
+            writeln!(out, "event: {name}")?;
+        }
+        if let Some(retry) = event.retry {
+            writeln!(out, "retry: {}", retry.as_millis())?;
+        }
+        out.extend_from_slice(b"data: ");
+        serde_json::to_writer(&mut *out, &event.data).map_err(std::io::Error::other)?;
+        out.extend_from_slice(b"\n\n");
+        Ok(())
+    };
+    lines().map_err(|e| {
+        out.truncate(mark);
+        Error::internal(format!("cannot encode an event as JSON: {e}"))
+    })
 }
 
 /// The `error` event that ends a stream.
@@ -247,28 +256,45 @@ impl<T: Serialize> http_body::Body for Encoder<T> {
         if *this.ended || crate::body::connection_draining() {
             return Poll::Ready(None);
         }
-        match this.events.as_mut().poll_next(cx) {
-            Poll::Ready(Some(Ok(event))) => {
-                this.idle.as_mut().reset(tokio::time::Instant::now() + HEARTBEAT);
-                let bytes = encode(&event).unwrap_or_else(|e| {
+        // The events ready now go out together, up to BATCH bytes: one chunk (and one write)
+        // for many events when the stream runs fast, without waiting for any.
+        let mut batch: Option<Vec<u8>> = None;
+        loop {
+            match this.events.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(event))) => {
+                    let out = batch.get_or_insert_with(Vec::new);
+                    if let Err(e) = encode(&event, out) {
+                        *this.ended = true;
+                        out.extend_from_slice(&error_event(&e));
+                        break;
+                    }
+                    if out.len() >= BATCH {
+                        break;
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
                     *this.ended = true;
-                    error_event(&e)
-                });
-                Poll::Ready(Some(Ok(Frame::data(bytes))))
+                    batch.get_or_insert_with(Vec::new).extend_from_slice(&error_event(&e));
+                    break;
+                }
+                Poll::Ready(None) => {
+                    *this.ended = true;
+                    break;
+                }
+                Poll::Pending if batch.is_some() => break,
+                Poll::Pending => {
+                    std::task::ready!(this.idle.as_mut().poll(cx));
+                    this.idle.as_mut().reset(tokio::time::Instant::now() + HEARTBEAT);
+                    return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b": keep-alive\n\n")))));
+                }
             }
-            Poll::Ready(Some(Err(e))) => {
-                *this.ended = true;
-                Poll::Ready(Some(Ok(Frame::data(error_event(&e)))))
-            }
-            Poll::Ready(None) => {
-                *this.ended = true;
-                Poll::Ready(None)
-            }
-            Poll::Pending => {
-                std::task::ready!(this.idle.as_mut().poll(cx));
+        }
+        match batch {
+            Some(bytes) => {
                 this.idle.as_mut().reset(tokio::time::Instant::now() + HEARTBEAT);
-                Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b": keep-alive\n\n")))))
+                Poll::Ready(Some(Ok(Frame::data(Bytes::from(bytes)))))
             }
+            None => Poll::Ready(None),
         }
     }
 }
@@ -287,59 +313,72 @@ impl<T: DeserializeOwned> Decoder<T> {
         Self { body, buffer: Vec::new(), ready: VecDeque::new(), done: false, data: PhantomData }
     }
 
-    /// Takes the complete events out of the buffer.
+    /// Takes the complete events out of the buffer (the bytes read are dropped once, at the
+    /// end: a frame holds thousands of small events).
     fn parse(&mut self) {
-        while let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
-            let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
-            let text = String::from_utf8_lossy(&block);
-            let (mut data, mut id, mut name, mut retry) = (None::<String>, None, None, None);
-            for line in text.lines() {
-                if line.starts_with(':') {
-                    continue; // a comment: a keep-alive
-                }
-                let (field, value) = line.split_once(':').unwrap_or((line, ""));
-                let value = value.strip_prefix(' ').unwrap_or(value);
-                match field {
-                    "data" => match &mut data {
-                        Some(data) => {
-                            data.push('\n');
-                            data.push_str(value);
-                        }
-                        None => data = Some(value.to_owned()),
-                    },
-                    "id" => id = Some(value.to_owned()),
-                    "event" => name = Some(value.to_owned()),
-                    "retry" => retry = value.parse().ok().map(Duration::from_millis),
-                    _ => {}
-                }
-            }
-            let Some(data) = data else { continue };
-            if name.as_deref() == Some("error") {
-                let status = serde_json::from_str::<serde_json::Value>(&data)
-                    .ok()
-                    .and_then(|v| v["code"].as_u64())
-                    .and_then(|c| u16::try_from(c).ok())
-                    .and_then(|c| http::StatusCode::from_u16(c).ok())
-                    .filter(|s| s.is_client_error() || s.is_server_error())
-                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-                self.ready.push_back(Err(Error::from_body(status, data.as_bytes())));
-                self.done = true;
-                return;
-            }
-            let event = match serde_json::from_str::<T>(&data) {
-                Ok(value) => Event { data: value, id, name, retry },
-                Err(e) => {
-                    self.ready.push_back(Err(Error::new(
-                        http::StatusCode::BAD_GATEWAY,
-                        format!("an event of the stream is not the expected JSON: {e}"),
-                    )));
+        let mut start = 0;
+        while let Some(len) = self.buffer[start..].windows(2).position(|w| w == b"\n\n") {
+            let block = &self.buffer[start..start + len];
+            start += len + 2;
+            let event = match decode_event::<T>(block) {
+                Some(Ok(event)) => event,
+                Some(Err(e)) => {
+                    self.ready.push_back(Err(e));
                     self.done = true;
-                    return;
+                    break;
                 }
+                None => continue,
             };
             self.ready.push_back(Ok(event));
         }
+        self.buffer.drain(..start);
     }
+}
+
+/// One event's lines: `None` for one without data (a keep-alive comment), `Err` for the
+/// server's `error` event or data that is not a `T`.
+fn decode_event<T: DeserializeOwned>(block: &[u8]) -> Option<Result<Event<T>, Error>> {
+    let text = String::from_utf8_lossy(block);
+    let (mut data, mut id, mut name, mut retry) = (None::<std::borrow::Cow<'_, str>>, None, None, None);
+    for line in text.split('\n') {
+        if line.starts_with(':') {
+            continue; // a comment: a keep-alive
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "data" => match &mut data {
+                Some(data) => {
+                    let joined = data.to_mut();
+                    joined.push('\n');
+                    joined.push_str(value);
+                }
+                None => data = Some(std::borrow::Cow::Borrowed(value)),
+            },
+            "id" => id = Some(value.to_owned()),
+            "event" => name = Some(value.to_owned()),
+            "retry" => retry = value.parse().ok().map(Duration::from_millis),
+            _ => {}
+        }
+    }
+    let data = data?;
+    if name.as_deref() == Some("error") {
+        let status = serde_json::from_str::<serde_json::Value>(&data)
+            .ok()
+            .and_then(|v| v["code"].as_u64())
+            .and_then(|c| u16::try_from(c).ok())
+            .and_then(|c| http::StatusCode::from_u16(c).ok())
+            .filter(|s| s.is_client_error() || s.is_server_error())
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        return Some(Err(Error::from_body(status, data.as_bytes())));
+    }
+    Some(match serde_json::from_str::<T>(&data) {
+        Ok(value) => Ok(Event { data: value, id, name, retry }),
+        Err(e) => Err(Error::new(
+            http::StatusCode::BAD_GATEWAY,
+            format!("an event of the stream is not the expected JSON: {e}"),
+        )),
+    })
 }
 
 // Nothing of a decoder is pinned: its events are only moved in and out of its queue.
