@@ -213,8 +213,11 @@ mod cookie_tests {
     }
 }
 
-/// Whether `text` can be a header's value that every reader takes as text: visible ASCII,
-/// spaces and tabs (`http` accepts other bytes, which `to_str` then refuses).
-pub(crate) fn is_header_text(text: &str) -> bool {
-    text.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+/// `text` as a header value that every reader takes as text: visible ASCII, spaces and tabs
+/// (`http` accepts other bytes, which `to_str` then refuses); `None` for anything else.
+pub(crate) fn header_text(text: impl AsRef<str> + Into<bytes::Bytes>) -> Option<http::HeaderValue> {
+    if !text.as_ref().bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) {
+        return None;
+    }
+    http::HeaderValue::from_maybe_shared(text.into()).ok()
 }

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::net::SocketAddr;
 
-use http::header::{HeaderValue, AUTHORIZATION};
+use http::header::AUTHORIZATION;
 use http::{HeaderMap, Method, Uri};
 use serde_json::{json, Value};
 
@@ -104,8 +104,7 @@ impl<'r> Head<'r> {
 
     /// The cookie `name`, percent-decoded.
     pub fn cookie(&self, name: &str) -> Option<Cow<'r, str>> {
-        let (_, value) = self.request.cookies().find(|(k, _)| *k == name)?;
-        Some(crate::vocab::decode_cookie_value(value))
+        self.request.cookie(name)
     }
 
     /// The token of `Authorization: Bearer <token>`.
@@ -243,10 +242,7 @@ impl FromHead for Bearer {
     /// `Authorization: Bearer <token>`, marked sensitive; a token a header cannot hold fails
     /// the call.
     fn send(&self, headers: &mut HeaderMap) -> Result<(), Error> {
-        let value = format!("Bearer {}", self.0);
-        let mut value = Some(value)
-            .filter(|v| crate::vocab::is_header_text(v))
-            .and_then(|v| HeaderValue::try_from(v).ok())
+        let mut value = crate::vocab::header_text(format!("Bearer {}", self.0))
             .ok_or_else(|| Error::bad_request("the bearer token is not visible ASCII: it cannot be sent"))?;
         value.set_sensitive(true);
         headers.insert(AUTHORIZATION, value);

@@ -3,7 +3,7 @@
 //! reading side parses each value for the type the field asks for (`"60"` for a `u32`), as
 //! headers are text.
 
-use http::header::{HeaderName, HeaderValue};
+use http::header::HeaderName;
 use http::HeaderMap;
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 use serde::Serialize;
@@ -32,9 +32,7 @@ pub(crate) fn write<H: Serialize>(headers: &H, out: &mut HeaderMap) -> Result<()
                 Value::Bool(b) => b.to_string(),
                 other => return Err(bad(format!("the header `{name}` cannot be {other}"))),
             };
-            let value = Some(text)
-                .filter(|t| crate::vocab::is_header_text(t))
-                .and_then(|t| HeaderValue::try_from(t).ok())
+            let value = crate::vocab::header_text(text)
                 .ok_or_else(|| bad(format!("the value of `{name}` is not visible ASCII")))?;
             // The struct's value replaces one the answer had (a `content-type`, say); its
             // further items add to it.
@@ -192,6 +190,7 @@ impl<'de> de::Deserializer<'de> for Texts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
 
     #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
     #[serde(rename_all = "kebab-case")]

@@ -33,13 +33,12 @@ fn with_status(mut resp: Response<Body>, status: StatusCode) -> Response<Body> {
 
 /// Sets `Location: location` on a successful response, or answers 500 if it cannot be a header.
 fn with_location(mut resp: Response<Body>, location: &str) -> Response<Body> {
-    let value = Some(location).filter(|l| crate::vocab::is_header_text(l)).map(HeaderValue::try_from);
-    match value {
-        Some(Ok(value)) => {
+    match crate::vocab::header_text(location.to_owned()) {
+        Some(value) => {
             resp.headers_mut().insert(LOCATION, value);
             resp
         }
-        _ => reply::error(&Error::internal(format!(
+        None => reply::error(&Error::internal(format!(
             "the answer's Location {location:?} is not visible ASCII: percent-encode it"
         ))),
     }
@@ -57,6 +56,11 @@ fn location_of(received: &Received<'_>) -> Result<String, String> {
 
 fn location_schema() -> serde_json::Value {
     json!({ "type": "string", "format": "uri-reference" })
+}
+
+/// The reason phrase of `code` (`Accepted`), or `otherwise`.
+fn reason(code: u16, otherwise: &'static str) -> &'static str {
+    StatusCode::from_u16(code).ok().and_then(|s| s.canonical_reason()).unwrap_or(otherwise)
 }
 
 /// 201 Created: the new resource `value`, and its URL in the `Location` header.
@@ -177,8 +181,7 @@ where
     }
 
     fn describe(op: &mut Operation<'_>) -> Success {
-        let description =
-            StatusCode::from_u16(CODE).ok().and_then(|s| s.canonical_reason()).unwrap_or("Success");
+        let description = reason(CODE, "Success");
         let mut success = T::describe(op);
         // `()` describes itself as 204 without a body: the status is this one.
         success.status = CODE;
@@ -229,8 +232,7 @@ where
     }
 
     fn describe(_: &mut Operation<'_>) -> Success {
-        let description =
-            StatusCode::from_u16(CODE).ok().and_then(|s| s.canonical_reason()).unwrap_or("Redirect");
+        let description = reason(CODE, "Redirect");
         Success::new(CODE, description).header("Location", location_schema(), true, "Where to go instead")
     }
 

@@ -88,7 +88,7 @@ impl<'a> Call<'a> {
         let mut text = String::new();
         write(&mut text);
         let header = http::header::HeaderName::from_bytes(name.as_bytes());
-        let value = if crate::vocab::is_header_text(&text) { HeaderValue::try_from(text).ok() } else { None };
+        let value = crate::vocab::header_text(text);
         match (header, value) {
             (Ok(header), Some(value)) => {
                 self.headers.insert(header, value);

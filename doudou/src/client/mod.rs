@@ -192,13 +192,9 @@ impl Client {
     pub fn header(self, name: &str, value: &str) -> Result<Self, crate::error::Error> {
         let name = http::header::HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| crate::error::Error::bad_request(format!("`{name}` is not a header name")))?;
-        let not_text = || {
+        let mut value = crate::vocab::header_text(value.to_owned()).ok_or_else(|| {
             crate::error::Error::bad_request(format!("the value of the header `{name}` is not visible ASCII"))
-        };
-        if !crate::vocab::is_header_text(value) {
-            return Err(not_text());
-        }
-        let mut value = http::HeaderValue::try_from(value).map_err(|_| not_text())?;
+        })?;
         value.set_sensitive(true);
         Ok(self.with(|s| {
             s.headers.insert(name, value);

@@ -143,10 +143,14 @@ impl Request {
 
     /// Binds the cookie parameter `name` from the `Cookie` headers, percent-decoded.
     pub(crate) fn bind_cookie<V: FromValues>(&self, name: &str) -> Result<V, Error> {
-        // A browser sends a name twice when the cookie was set for two paths, the most specific
-        // first: that one is the value.
-        let first = self.cookies().find(|(k, _)| *k == name);
-        V::from_values(name, first.map(|(_, v)| crate::vocab::decode_cookie_value(v)).into_iter())
+        V::from_values(name, self.cookie(name).into_iter())
+    }
+
+    /// The cookie `name`, percent-decoded. A browser sends a name twice when the cookie was set
+    /// for two paths, the most specific first: that one is the value.
+    pub(crate) fn cookie(&self, name: &str) -> Option<Cow<'_, str>> {
+        let (_, value) = self.cookies().find(|(k, _)| *k == name)?;
+        Some(crate::vocab::decode_cookie_value(value))
     }
 
     /// The cookies the client sent, `name=value` pairs of its `Cookie` headers.
